@@ -1,0 +1,1 @@
+"""The Click command tree: thin commands that parse, call the core and render."""

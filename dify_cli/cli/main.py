@@ -1,0 +1,142 @@
+"""The ``dify`` root command: global options, lazy subcommands, and error reporting."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dify_cli import __version__
+from dify_cli.cli.context import AppContext
+from dify_cli.errors import DifyError
+
+log = logging.getLogger(__name__)
+
+# Each command lives in its own module and is imported only when it runs, so that
+# `dify --help` and `dify --version` cost little more than importing Click.
+BUILTIN_COMMANDS: dict[str, tuple[str, str]] = {
+    "connect": (
+        "dify_cli.cli.connect",
+        "Log in to the profile's server and keep the session.",
+    ),
+    "status": (
+        "dify_cli.cli.status",
+        "Show who you are connected as, and whether it works.",
+    ),
+    "disconnect": ("dify_cli.cli.disconnect", "Log out and delete the stored session."),
+    "token": (
+        "dify_cli.cli.token",
+        "Print the access token (or CSRF token) for scripts.",
+    ),
+    "profile": ("dify_cli.cli.profile", "List, show, add and edit named profiles."),
+    "workspace": ("dify_cli.cli.workspace", "List and switch workspaces."),
+    "app": ("dify_cli.cli.app", "List, export and import apps."),
+    "api": ("dify_cli.cli.api", "Make an authenticated request to the console API."),
+    "plugins": ("dify_cli.cli.plugins", "List installed plugins and what they add."),
+}
+
+
+class _Reported(click.ClickException):
+    """A DifyError on its way out through Click, keeping its exit code."""
+
+    def __init__(self, error: DifyError) -> None:
+        super().__init__(str(error))
+        self.exit_code = error.exit_code
+
+
+class RootGroup(click.Group):
+    """Loads built-in commands on first use and turns DifyError into exit codes."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*BUILTIN_COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        if cmd_name in BUILTIN_COMMANDS:
+            module = importlib.import_module(BUILTIN_COMMANDS[cmd_name][0])
+            command: click.Command = module.command
+            return command
+        return None
+
+    def format_commands(
+        self, ctx: click.Context, formatter: click.HelpFormatter
+    ) -> None:
+        rows = [(name, BUILTIN_COMMANDS[name][1]) for name in sorted(BUILTIN_COMMANDS)]
+        rows += [
+            (name, cmd.get_short_help_str(limit=formatter.width))
+            for name, cmd in sorted(self.commands.items())
+            if name not in BUILTIN_COMMANDS and not cmd.hidden
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DifyError as error:
+            log.debug("command failed", exc_info=True)
+            raise _Reported(error) from error
+        except KeyboardInterrupt:
+            click.echo("\nInterrupted.", err=True)
+            ctx.exit(130)
+
+
+def _configure(ctx: click.Context, _param: click.Parameter, debug: bool) -> bool:
+    from dify_cli import logs
+
+    logs.configure(debug)
+    return debug
+
+
+@click.group(
+    cls=RootGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option(
+    "--profile",
+    "-p",
+    metavar="NAME",
+    help="Profile to use; else $DIFY_PROFILE, default_profile, or 'default'.",
+)
+@click.option(
+    "--config-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="DIFY_CONFIG_DIR",
+    show_envvar=True,
+    help="Folder holding profiles.toml and the sessions.",
+)
+@click.option("--json", "json_output", is_flag=True, help="Print results as JSON.")
+@click.option(
+    "--debug",
+    is_flag=True,
+    is_eager=True,
+    callback=_configure,
+    help="Log requests and decisions to stderr, secrets redacted.",
+)
+@click.version_option(__version__, "--version", prog_name="dify")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    profile: str | None,
+    config_dir: Path | None,
+    json_output: bool,
+    debug: bool,
+) -> None:
+    """Work with Dify servers from the command line, one profile per environment.
+
+    Start with `dify --profile NAME connect --server URL --email EMAIL`.
+    """
+    state = ctx.ensure_object(AppContext)
+    state.profile = profile
+    state.config_dir = config_dir
+    state.json = state.json or json_output
+    state.debug = debug
+
+
+def main() -> None:
+    """Entry point of the ``dify`` console script."""
+    cli(prog_name="dify")
