@@ -1,4 +1,4 @@
-"""Fixtures shared by the whole suite: an isolated config folder and ways to run `dify`."""
+"""Shared fixtures: an isolated config folder and ways to run `dify`."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class Result:
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    """An environment with its own config folder and none of the user's DIFY_* variables."""
+    """Its own config folder, and none of the user's DIFY_* variables."""
     for name in list(os.environ):
         if name.startswith(("DIFY_", "PSDIFY_")):
             monkeypatch.delenv(name)
@@ -80,6 +80,7 @@ def dify_proc(env: dict[str, str]) -> DifyRunner:
         full_env = {**os.environ, **env, **(extra_env or {})}
         proc = subprocess.run(
             [sys.executable, "-m", "dify_cli", *args],
+            check=False,
             input=input,
             capture_output=True,
             text=True,
