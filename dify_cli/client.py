@@ -1,0 +1,742 @@
+"""The console API client: every HTTP request to a server's /console/api goes here."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import http.cookiejar
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import requests
+
+from dify_cli import logs
+from dify_cli.errors import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    DifyError,
+    NetworkError,
+    RateLimitError,
+    UsageError,
+)
+from dify_cli.versions import Generation, encodes_secrets, generation_for
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/console/api"
+DEFAULT_TIMEOUT = 30.0
+COOKIE_PREFIX = "__Host-"
+TOKEN_KINDS = ("access_token", "refresh_token", "csrf_token")
+
+# 401 messages after which one renewal with the refresh token is worth trying.
+EXPIRED = "Token has expired."
+CSRF_INVALID = "CSRF token is missing or invalid."
+
+_insecure_warned: set[str] = set()
+
+
+@dataclass
+class Credentials:
+    """The tokens of one console session, and the cookie names they travel under.
+
+    ``cookie_names`` maps each kind (``access_token``, ``refresh_token``,
+    ``csrf_token``) to the exact name the server set, ``__Host-`` prefix
+    included; an empty mapping means the names are unknown (a pasted token),
+    and both spellings are sent.
+    """
+
+    access_token: str | None = None
+    refresh_token: str | None = None
+    csrf_token: str | None = None
+    cookie_names: dict[str, str] = field(default_factory=dict)
+
+    def register_secrets(self) -> None:
+        for value in (self.access_token, self.refresh_token, self.csrf_token):
+            logs.add_secret(value)
+
+
+class SessionRejected(AuthError):
+    """The server refused the session's access token with a 401.
+
+    ``renewable`` is true when the refresh token may fix it: the access token
+    (or the CSRF token) expired.
+    """
+
+    def __init__(
+        self, message: str, *, renewable: bool, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.renewable = renewable
+
+
+class RefreshRejected(AuthError):
+    """The server refused the refresh token: the session cannot be renewed."""
+
+
+@dataclass
+class Reply:
+    """One answer from the console API, decoded."""
+
+    status: int
+    body: Any
+    set_cookies: dict[str, str]
+    version: str | None
+
+    @property
+    def code(self) -> str | None:
+        if isinstance(self.body, dict) and isinstance(self.body.get("code"), str):
+            return str(self.body["code"])
+        return None
+
+    @property
+    def message(self) -> str:
+        """The server's message, first line only, with anything secret masked."""
+        text = ""
+        if isinstance(self.body, dict):
+            for key in ("message", "data", "error"):
+                value = self.body.get(key)
+                if isinstance(value, dict):
+                    value = value.get("message")
+                if isinstance(value, str) and value:
+                    text = value
+                    break
+        first = text.strip().splitlines()[0] if text.strip() else ""
+        return logs.redact(first)[:300]
+
+
+def jwt_expiry(token: str | None) -> float | None:
+    """The ``exp`` claim of a JWT, read without checking its signature."""
+    if not token or token.count(".") != 2:
+        return None
+    payload = token.split(".")[1]
+    try:
+        claims = json.loads(
+            base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        )
+    except (ValueError, binascii.Error):
+        return None
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    return float(exp) if isinstance(exp, (int, float)) else None
+
+
+def encode_secret(value: str) -> str:
+    """Base64 of the UTF-8 bytes, as servers from 1.11.2 want password and code."""
+    encoded = base64.b64encode(value.encode("utf-8")).decode("ascii")
+    logs.add_secret(encoded)
+    return encoded
+
+
+class ConsoleClient:
+    """A client for one server's console API, over one ``requests.Session``.
+
+    It learns the server version from ``system-features`` (or is told it, from a
+    stored session), chooses the login contract from it, keeps the session's
+    tokens and sends them the way that contract wants. No cookie jar is used:
+    the ``Cookie`` header is built here, because a jar would withhold
+    ``__Host-`` and ``Secure`` cookies from plain http or from another host
+    name for the same server.
+    """
+
+    def __init__(
+        self,
+        server: str,
+        *,
+        verify_tls: bool = True,
+        ca_bundle: str | Path | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        version: str | None = None,
+        generation: Generation | None = None,
+    ) -> None:
+        self.server = server.rstrip("/")
+        self.timeout = float(timeout or DEFAULT_TIMEOUT)
+        self.version = version
+        self.generation: Generation = generation or generation_for(version)
+        self.features: dict[str, Any] | None = None
+        self.credentials = Credentials()
+        self.requests_sent = 0
+        self._verify = self._tls_setting(verify_tls, ca_bundle)
+        self._http = requests.Session()
+        self._http.cookies.set_policy(
+            http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+        )
+
+    def _tls_setting(
+        self, verify_tls: bool, ca_bundle: str | Path | None
+    ) -> bool | str:
+        if not verify_tls:
+            self._disable_tls_warnings()
+            return False
+        if ca_bundle:
+            path = Path(ca_bundle).expanduser()
+            if not path.is_file():
+                raise ConfigError(
+                    f"CA bundle not found: {path}",
+                    hint="Give the path of a PEM file with your CA's certificate.",
+                )
+            return str(path)
+        return True
+
+    def _disable_tls_warnings(self) -> None:
+        import urllib3
+
+        # urllib3 would warn on every request; one line of our own is enough.
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        if self.server.startswith("https://") and self.server not in _insecure_warned:
+            _insecure_warned.add(self.server)
+            sys.stderr.write(
+                f"warning: TLS certificate verification is off for {self.server}; "
+                "anyone on the network path can read and change this traffic.\n"
+            )
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- transport ---------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        return f"{self.server}{API_PREFIX}/{path.lstrip('/')}"
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        auth: bool = True,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        """Send one request and decode the answer, without judging its status.
+
+        Failures to reach the server, TLS failures and answers that are not
+        Dify's JSON become NetworkError here; what a status means is up to the
+        caller (see ``request``).
+        """
+        url = self.url(path)
+        all_headers = {"Accept": "application/json"}
+        if auth:
+            all_headers.update(self.auth_headers())
+        all_headers.update(headers or {})
+        self.requests_sent += 1
+        started = time.monotonic()
+        try:
+            response = self._http.request(
+                method,
+                url,
+                json=json_body,
+                params=params,
+                headers=all_headers,
+                timeout=self.timeout,
+                verify=self._verify,
+                allow_redirects=False,
+            )
+            raw_body = response.content
+        except requests.exceptions.RequestException as error:
+            log.debug(logs.redact(f"{method} {url} failed: {error!r}"))
+            raise self._transport_error(error) from None
+        log.debug(
+            logs.redact(
+                f"{method} {url} -> {response.status_code} "
+                f"in {time.monotonic() - started:.3f}s; sent headers {all_headers}"
+            )
+        )
+        return self._decode(method, url, response, raw_body)
+
+    def _transport_error(
+        self, error: requests.exceptions.RequestException
+    ) -> DifyError:
+        host = urlsplit(self.server).hostname or self.server
+        text = str(error)
+        if isinstance(error, requests.exceptions.SSLError):
+            reason = "its certificate is not trusted"
+            if "hostname" in text.lower() or "doesn't match" in text:
+                reason = "its certificate is for another host name"
+            elif "CERTIFICATE_VERIFY_FAILED" not in text:
+                reason = "the TLS handshake failed"
+            return NetworkError(
+                f"Cannot connect securely to {self.server}: {reason}.",
+                hint="Pass --ca-bundle PATH to trust your CA, "
+                "or --insecure to skip verification.",
+            )
+        if isinstance(error, requests.exceptions.Timeout):
+            return NetworkError(
+                f"{self.server} did not answer within {self.timeout:g} s.",
+                hint="Check the URL and the network, or raise the profile's timeout.",
+            )
+        if isinstance(
+            error,
+            (
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ),
+        ):
+            return NetworkError(
+                f"The answer from {self.server} was cut off.",
+                hint="Try again; if it persists, check any proxy in between.",
+            )
+        if isinstance(error, requests.exceptions.ProxyError):
+            return NetworkError(f"Cannot reach {self.server} through the proxy.")
+        if isinstance(error, requests.exceptions.InvalidURL):
+            return ConfigError(f"Not a valid server URL: {self.server}")
+        lowered = text.lower()
+        if any(
+            marker in lowered
+            for marker in (
+                "name or service not known",
+                "nodename nor servname",
+                "getaddrinfo failed",
+                "nameresolutionerror",
+                "failed to resolve",
+                "temporary failure in name resolution",
+                "no address associated",
+            )
+        ):
+            return NetworkError(f"Cannot resolve the host name {host}.")
+        if "refused" in lowered:
+            return NetworkError(f"Cannot connect to {self.server}: connection refused.")
+        if "reset" in lowered or "aborted" in lowered or "disconnected" in lowered:
+            return NetworkError(
+                f"{self.server} closed the connection without answering."
+            )
+        return NetworkError(f"Cannot reach {self.server}.")
+
+    def _decode(
+        self, method: str, url: str, response: requests.Response, raw_body: bytes
+    ) -> Reply:
+        status = response.status_code
+        version = response.headers.get("X-Version")
+        content_type = response.headers.get("Content-Type", "").lower()
+        if 300 <= status < 400:
+            location = response.headers.get("Location", "")
+            hint = None
+            if location.startswith("https://") and self.server.startswith("http://"):
+                hint = "The server redirects to https: use the https:// URL."
+            raise NetworkError(
+                f"{url} redirects elsewhere ({status}); "
+                "the server URL does not look like a Dify API.",
+                hint=hint or "Give the address the console API is served at.",
+            )
+        text = raw_body.decode("utf-8", errors="replace")
+        stripped = text.lstrip()
+        if "html" in content_type or stripped.startswith("<"):
+            raise NetworkError(
+                f"{self.server} answered {method} {API_PREFIX}/... with an HTML page "
+                f"(status {status}): the server URL does not look like a Dify API.",
+                hint="Check the URL; a proxy or the web console may be answering "
+                "instead of the API.",
+            )
+        body: Any = None
+        if stripped:
+            try:
+                body = json.loads(text)
+            except ValueError:
+                if status >= 500:
+                    raise _server_error(self.server, status, None) from None
+                raise NetworkError(
+                    f"{self.server} answered with incomplete or invalid JSON.",
+                    hint="Try again; if it persists, check any proxy in between.",
+                ) from None
+        return Reply(status, body, _set_cookies(response), version)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        auth: bool = True,
+    ) -> Any:
+        """Send an authenticated request and return the decoded JSON body.
+
+        Any status other than 2xx raises the DifyError that fits it.
+        """
+        reply = self.send(method, path, json_body=json_body, params=params, auth=auth)
+        if reply.status >= 300:
+            raise self.error_for(reply)
+        return reply.body
+
+    def error_for(self, reply: Reply) -> DifyError:
+        """The DifyError that a non-2xx answer means, for any console route."""
+        status, code, message = reply.status, reply.code, reply.message
+        if code in ("not_setup", "not_init_validated"):
+            return ConfigError(
+                f"The Dify server at {self.server} has not been set up yet.",
+                hint=f"Finish the setup in the web console ({self.server}/install) "
+                "first.",
+            )
+        if status == 401 or code in ("unauthorized", "account_banned"):
+            return self._rejected(reply)
+        if status == 429:
+            return RateLimitError(
+                f"The server refuses for now: {message or 'too many requests'}."
+            )
+        if status >= 500:
+            return _server_error(self.server, status, message)
+        if status == 404:
+            return ApiError(
+                f"Not found on the server: {message or 'no such resource'}.",
+                status=status,
+                code=code,
+            )
+        return ApiError(
+            f"The server refused the request ({status}"
+            f"{', ' + code if code else ''}): {message or 'no reason given'}.",
+            status=status,
+            code=code,
+        )
+
+    def _rejected(self, reply: Reply) -> AuthError:
+        message = reply.message
+        if "banned" in message.lower() or reply.code == "account_banned":
+            return AuthError("This account is banned on the server.")
+        if reply.code == "unauthorized_and_force_logout":
+            return SessionRejected(
+                "The server ended the session (its licence check failed).",
+                renewable=False,
+            )
+        cookie_mode = self.generation != "legacy"
+        renewable = message == EXPIRED or (cookie_mode and message == CSRF_INVALID)
+        return SessionRejected(
+            f"The server refused the session: {message or 'unauthorized'}",
+            renewable=renewable,
+        )
+
+    # -- credentials -------------------------------------------------------
+
+    def auth_headers(self) -> dict[str, str]:
+        """The headers that present this session's tokens to the server."""
+        creds = self.credentials
+        if not creds.access_token:
+            return {}
+        if self.generation == "legacy":
+            return {"Authorization": f"Bearer {creds.access_token}"}
+        pairs = self._cookie_pairs("access_token", creds.access_token)
+        if creds.csrf_token:
+            pairs += self._cookie_pairs("csrf_token", creds.csrf_token)
+        headers = {"Cookie": "; ".join(pairs)}
+        if creds.csrf_token:
+            headers["X-CSRF-Token"] = creds.csrf_token
+        if not creds.cookie_names:
+            # Unknown cookie names: the Bearer header is read when the cookie
+            # under the guessed name is absent.
+            headers["Authorization"] = f"Bearer {creds.access_token}"
+        return headers
+
+    def _cookie_pairs(self, kind: str, value: str) -> list[str]:
+        name = self.credentials.cookie_names.get(kind)
+        if name:
+            return [f"{name}={value}"]
+        return [f"{kind}={value}", f"{COOKIE_PREFIX}{kind}={value}"]
+
+    def use(self, credentials: Credentials) -> None:
+        credentials.register_secrets()
+        self.credentials = credentials
+
+    def _take_tokens(self, reply: Reply) -> Credentials:
+        """Read the tokens a successful login or refresh handed out."""
+        data = reply.body.get("data") if isinstance(reply.body, dict) else None
+        if isinstance(data, dict) and data.get("access_token"):
+            creds = Credentials(
+                access_token=str(data["access_token"]),
+                refresh_token=_str_or_none(data.get("refresh_token")),
+            )
+            self.generation = "legacy"
+            creds.register_secrets()
+            return creds
+        names: dict[str, str] = {}
+        values: dict[str, str] = {}
+        for name, value in reply.set_cookies.items():
+            kind = name.removeprefix(COOKIE_PREFIX)
+            if kind in TOKEN_KINDS and value:
+                names[kind] = name
+                values[kind] = value
+        if "access_token" not in values:
+            raise ApiError(
+                "The server accepted the login but handed out no tokens.",
+                status=reply.status,
+            )
+        creds = Credentials(
+            access_token=values["access_token"],
+            refresh_token=values.get("refresh_token"),
+            csrf_token=values.get("csrf_token"),
+            cookie_names=names,
+        )
+        self.generation = "modern" if encodes_secrets(self.version) else "cookie"
+        creds.register_secrets()
+        return creds
+
+    # -- the console routes this tool uses --------------------------------
+
+    def probe(self) -> dict[str, Any]:
+        """Learn the server version and login features (no login needed).
+
+        The version comes from the ``X-Version`` header every answer carries;
+        without it, the oldest contract is assumed until a login shows more.
+        """
+        reply = self.send("GET", "system-features", auth=False)
+        if reply.status >= 300:
+            if reply.status == 404:
+                raise NetworkError(
+                    f"{self.server} has no Dify console API "
+                    f"({API_PREFIX}/system-features: 404).",
+                    hint="Check the server URL.",
+                )
+            raise self.error_for(reply)
+        if not isinstance(reply.body, dict):
+            raise NetworkError(
+                f"{self.server} does not answer like a Dify API.",
+                hint="Check the server URL.",
+            )
+        self.version = reply.version
+        self.generation = generation_for(reply.version)
+        if reply.version is None:
+            log.debug("no X-Version header: assuming plain-text credentials")
+        self.features = reply.body
+        return reply.body
+
+    def login_password(self, email: str, password: str) -> Credentials:
+        """Log in with email and password; the tokens are kept and returned."""
+        logs.add_secret(password)
+        sent = encode_secret(password) if encodes_secrets(self.version) else password
+        reply = self.send(
+            "POST",
+            "login",
+            json_body={"email": email, "password": sent, "remember_me": True},
+            auth=False,
+        )
+        return self._finish_login(reply, email)
+
+    def send_email_code(self, email: str, language: str = "en-US") -> str:
+        """Ask the server to mail a login code; returns the token that goes with it."""
+        reply = self.send(
+            "POST",
+            "email-code-login",
+            json_body={"email": email, "language": language},
+            auth=False,
+        )
+        if reply.status >= 300:
+            raise self._login_error(reply, email)
+        data = reply.body.get("data") if isinstance(reply.body, dict) else None
+        if not isinstance(data, str) or not data:
+            raise ApiError(
+                "The server did not confirm sending the code.", status=reply.status
+            )
+        logs.add_secret(data)
+        return data
+
+    def login_email_code(
+        self, email: str, code: str, token: str, language: str = "en-US"
+    ) -> Credentials:
+        """Complete an email-code login; the tokens are kept and returned."""
+        logs.add_secret(code)
+        logs.add_secret(token)
+        sent = encode_secret(code) if encodes_secrets(self.version) else code
+        reply = self.send(
+            "POST",
+            "email-code-login/validity",
+            json_body={
+                "email": email,
+                "code": sent,
+                "token": token,
+                "language": language,
+            },
+            auth=False,
+        )
+        return self._finish_login(reply, email)
+
+    def _finish_login(self, reply: Reply, email: str) -> Credentials:
+        if reply.status >= 300:
+            raise self._login_error(reply, email)
+        body = reply.body if isinstance(reply.body, dict) else {}
+        if body.get("result") != "success":
+            if body.get("code") == "account_not_found":
+                raise _wrong_credentials()
+            detail = reply.message or "no reason given"
+            raise ApiError(
+                f"The server accepted the credentials but refused the login: {detail}",
+                status=reply.status,
+                hint="Ask the server's administrator to give this account a workspace.",
+            )
+        creds = self._take_tokens(reply)
+        self.credentials = creds
+        return creds
+
+    def _login_error(self, reply: Reply, email: str) -> DifyError:
+        code, status, message = reply.code, reply.status, reply.message
+        if code in ("authentication_failed", "email_or_password_mismatch"):
+            if message == "Invalid encrypted data":
+                return AuthError(
+                    "The server could not decode the password: its version "
+                    f"({self.version or 'unknown'}) does not match what it expects.",
+                    hint="Report the server version with `dify status`.",
+                )
+            return _wrong_credentials()
+        if code == "account_not_found":
+            return AuthError(
+                f"No account with the email {email} on this server.",
+            )
+        if code == "email_code_login_limit" or (
+            status == 429 and "password" in message.lower()
+        ):
+            return RateLimitError(
+                f"Too many failed logins for {email}: Dify locks an email for "
+                "24 hours after 6 failures in a row.",
+                hint="Wait, or ask an administrator to clear the lock; "
+                "retrying now only extends it.",
+            )
+        if code == "email_code_login_rate_limit_exceeded":
+            return RateLimitError(
+                f"Too many login emails sent to {email}: the server allows 3 "
+                "every 5 minutes.",
+                hint="Wait 5 minutes, or use the last code you received.",
+            )
+        if code == "email_send_ip_limit":
+            return RateLimitError(
+                "Too many emails sent from this address; the server blocks it "
+                "for a while.",
+            )
+        if code == "email_code_error":
+            if "encrypted" in message.lower():
+                return AuthError(
+                    "The server could not decode the code: its version "
+                    f"({self.version or 'unknown'}) does not match what it expects."
+                )
+            return AuthError(
+                "Wrong email code.",
+                hint="Check the code and try again; it stays valid for 5 minutes.",
+            )
+        if code == "invalid_or_expired_token":
+            return AuthError(
+                "The email code has expired, was already used, or was replaced by "
+                "a newer one.",
+                hint="Send a new code with `dify connect --method code`.",
+            )
+        if code == "invalid_email":
+            return AuthError("The email does not match the one the code was sent to.")
+        if code == "account_banned" or "banned" in message.lower():
+            return AuthError(f"The account {email} is banned on this server.")
+        if code == "account_in_freeze":
+            return AuthError(
+                f"The account {email} was deleted recently and cannot log in yet."
+            )
+        if status == 403 and reply.code in ("forbidden", None):
+            return AuthError(
+                "Password login is disabled on this server.",
+                hint="Use `dify connect --method code` (email code) or "
+                "`--method token`.",
+            )
+        if code == "invalid_param":
+            return UsageError(f"The server refused the input: {message}")
+        return self.error_for(reply)
+
+    def refresh(self) -> Credentials:
+        """Trade the refresh token for new tokens; the old refresh token dies."""
+        creds = self.credentials
+        if not creds.refresh_token:
+            raise RefreshRejected("The session has no refresh token.")
+        if self.generation == "legacy":
+            reply = self.send(
+                "POST",
+                "refresh-token",
+                json_body={"refresh_token": creds.refresh_token},
+                auth=False,
+            )
+        else:
+            pairs = self._cookie_pairs("refresh_token", creds.refresh_token)
+            reply = self.send(
+                "POST",
+                "refresh-token",
+                auth=False,
+                headers={"Cookie": "; ".join(pairs)},
+            )
+        if reply.status in (400, 401, 403):
+            raise RefreshRejected(
+                f"The server refused the refresh token: {reply.message or 'invalid'}"
+            )
+        if reply.status >= 300:
+            raise self.error_for(reply)
+        fresh = self._take_tokens(reply)
+        # A refresh that does not hand out a new CSRF token leaves the old one
+        # usable: it is tied to the account and its expiry only.
+        fresh.csrf_token = fresh.csrf_token or creds.csrf_token
+        for kind, name in creds.cookie_names.items():
+            fresh.cookie_names.setdefault(kind, name)
+        self.credentials = fresh
+        return fresh
+
+    def logout(self) -> None:
+        """End the session on the server (GET before 1.9.2, POST after)."""
+        method = "GET" if self.generation == "legacy" else "POST"
+        self.request(method, "logout")
+
+    def account_profile(self) -> dict[str, Any]:
+        """The logged-in account; also the cheapest check that a session works."""
+        body = self.request("GET", "account/profile")
+        if not isinstance(body, dict) or "id" not in body:
+            raise NetworkError(
+                f"{self.server} answered account/profile in an unknown shape."
+            )
+        return body
+
+    def workspaces(self) -> list[dict[str, Any]]:
+        body = self.request("GET", "workspaces")
+        items = body.get("workspaces") if isinstance(body, dict) else None
+        return [item for item in items or [] if isinstance(item, dict)]
+
+    def switch_workspace(self, workspace_id: str) -> dict[str, Any]:
+        body = self.request(
+            "POST", "workspaces/switch", json_body={"tenant_id": workspace_id}
+        )
+        tenant = body.get("new_tenant") if isinstance(body, dict) else None
+        return tenant if isinstance(tenant, dict) else {"id": workspace_id}
+
+
+def _str_or_none(value: Any) -> str | None:
+    return str(value) if value else None
+
+
+def _wrong_credentials() -> AuthError:
+    return AuthError(
+        "Wrong email or password.",
+        hint="Dify locks an email for 24 hours after 6 failures in a row.",
+    )
+
+
+def _server_error(server: str, status: int, message: str | None) -> DifyError:
+    detail = f": {message}" if message else ""
+    if status in (502, 503, 504):
+        return NetworkError(
+            f"{server} is unavailable ({status}){detail}.",
+            hint="The server or a proxy in front of it is down; try again later.",
+        )
+    return ApiError(
+        f"The server failed with an internal error ({status}){detail}.",
+        status=status,
+        hint="Try again; the server's logs say more.",
+    )
+
+
+def _set_cookies(response: requests.Response) -> dict[str, str]:
+    """Name and value of every Set-Cookie header, exactly as the server spelled them."""
+    raw_headers = getattr(response.raw, "headers", None)
+    values: list[str] = []
+    if raw_headers is not None and hasattr(raw_headers, "getlist"):
+        values = list(raw_headers.getlist("Set-Cookie"))
+    cookies: dict[str, str] = {}
+    for header in values:
+        pair = header.split(";", 1)[0]
+        name, sep, value = pair.partition("=")
+        if sep:
+            cookies[name.strip()] = value.strip().strip('"')
+    return cookies
