@@ -1,0 +1,51 @@
+"""Run a fake Dify server by hand: `python -m tests.fake_dify --generation modern`."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+
+from tests.fake_dify.server import FakeDify
+from tests.fake_dify.versions import GENERATIONS
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.fake_dify", description=__doc__
+    )
+    parser.add_argument("--generation", choices=GENERATIONS, default="modern")
+    parser.add_argument("--version", help="the X-Version to report")
+    parser.add_argument("--port", type=int, default=5001)
+    parser.add_argument("--https", action="store_true")
+    parser.add_argument("--cloud", action="store_true")
+    parser.add_argument("--access-ttl", type=int, default=3600, metavar="SECONDS")
+    parser.add_argument(
+        "--not-setup", action="store_true", help="start before setup is done"
+    )
+    args = parser.parse_args(argv)
+
+    server = FakeDify(
+        args.generation,
+        version=args.version,
+        https=args.https,
+        cloud=args.cloud,
+        access_ttl=args.access_ttl,
+        setup_done=not args.not_setup,
+        port=args.port,
+    ).start()
+    print(f"Fake Dify {server.version} ({server.generation}) at {server.url}")
+    if server.ca_bundle:
+        print(f"CA bundle: {server.ca_bundle}")
+    if server.setup_done:
+        print(f"Account: {server.account.email} / {server.account.password}")
+    print("Ctrl-C to stop.", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
