@@ -1,0 +1,119 @@
+"""The built-in ``code`` auth method: a one-time code sent by email."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import TYPE_CHECKING
+
+from dify_cli.auth import AuthMethod, AuthOption, LoginContext
+from dify_cli.errors import AuthError, UsageError
+from dify_cli.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from dify_cli.sessions import Session
+
+# Dify keeps the token that goes with a code for 5 minutes.
+CODE_LIFETIME = 300.0
+LANGUAGE = "en-US"
+
+_CODE = re.compile(r"^\d{6}$")
+
+
+def _clean_code(raw: str) -> str:
+    code = re.sub(r"\s+", "", raw)
+    if not _CODE.match(code):
+        raise UsageError("The email code is 6 digits.")
+    return code
+
+
+def _send(ctx: LoginContext, email: str) -> str:
+    token = ctx.client.send_email_code(email, LANGUAGE)
+    ctx.save_pending(
+        {"email": email, "token": token, "expires_at": time.time() + CODE_LIFETIME}
+    )
+    ctx.say(f"A login code was sent to {email}; it is valid for 5 minutes.")
+    return token
+
+
+def login(ctx: LoginContext) -> Session | None:
+    """Send a code and take it back from the option, variable or prompt.
+
+    ``--send-only`` stops after sending and keeps the token that goes with the
+    code in the session file, so that a later ``--code`` can finish the login.
+    """
+    assert ctx.email is not None  # connect guarantees it: needs_email
+    email = ctx.email
+    pending = ctx.pending if ctx.pending.get("email") == email else {}
+    given = ctx.options.get("code")
+
+    if ctx.options.get("send_only"):
+        if given:
+            raise UsageError("--send-only and --code cannot be used together.")
+        _send(ctx, email)
+        ctx.say(
+            f"Finish with `dify --profile {ctx.profile} connect --method code "
+            "--code CODE` within 5 minutes."
+        )
+        return None
+
+    if given:
+        code = _clean_code(str(given))
+        token = pending.get("token")
+        if not token:
+            raise UsageError(
+                f"No code is waiting for {email}: none was sent in the last 5 minutes.",
+                hint="Send one with `dify connect --method code --send-only`, "
+                "or leave out --code to be asked for it.",
+            )
+    else:
+        if not ctx.can_prompt:
+            raise UsageError(
+                "No terminal to ask for the email code.",
+                hint="Run `dify connect --method code --send-only`, then "
+                "`dify connect --method code --code CODE`.",
+            )
+        token = pending.get("token") or _send(ctx, email)
+        code = _clean_code(
+            ctx.prompt(
+                f"Code sent to {email}", alternative="pass --code or set DIFY_CODE"
+            )
+        )
+
+    try:
+        credentials = ctx.client.login_email_code(email, code, str(token), LANGUAGE)
+    except AuthError as error:
+        # A wrong code leaves the token usable; an expired one does not.
+        if "expired" in error.message:
+            ctx.clear_pending()
+        raise
+    ctx.clear_pending()
+    return ctx.new_session(credentials)
+
+
+METHOD = AuthMethod(
+    name="code",
+    description="A 6-digit code sent to the account's email.",
+    login=login,
+    options=(
+        AuthOption(
+            "code",
+            "The 6-digit code from the email (else asked for).",
+            secret=True,
+            env=("DIFY_CODE",),
+            metavar="CODE",
+        ),
+        AuthOption(
+            "send_only",
+            "Only send the code; finish later with --code.",
+            kind="flag",
+        ),
+    ),
+)
+
+
+@hookimpl
+def register_auth_methods(register: Callable[[AuthMethod], None]) -> None:
+    register(METHOD)

@@ -1,0 +1,488 @@
+"""A profile's settings and stored session made into a working, self-renewing client.
+
+Renewal: when the access token has expired or will within a minute (its JWT
+``exp``, read without verifying), or the server answers 401 "Token has expired."
+(or, on cookie servers, the CSRF refusal), the session is renewed once with
+the refresh token and the request retried. Renewal holds the profile's
+inter-process lock and re-reads the stored session first, so that when many
+processes need it at once only the first one refreshes and the others take
+its tokens. A session that cannot be renewed is kept on disk, untouched, so
+that ``dify status`` can still say which server and account it was for; it is
+replaced by the next ``dify connect`` and deleted by ``dify disconnect``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from dify_cli import logs
+from dify_cli.client import (
+    ConsoleClient,
+    Credentials,
+    RefreshRejected,
+    SessionRejected,
+    jwt_expiry,
+)
+from dify_cli.errors import AuthError, ConfigError, DifyError, UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from dify_cli.auth import AuthMethod, Prompter
+    from dify_cli.sessions import Session, SessionStore
+    from dify_cli.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Renew this long before the access token's expiry, so that a command started
+# just before it does not fail half-way.
+RENEW_MARGIN = 60.0
+
+_UUID = re.compile(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE
+)
+
+
+def credentials_of(session: Session) -> Credentials:
+    """The tokens of a stored session, as the client holds them."""
+    for value in (
+        session.access_token,
+        session.refresh_token,
+        session.csrf_token,
+        *session.extra.values(),
+    ):
+        logs.add_secret(value)
+    return Credentials(
+        access_token=session.access_token,
+        refresh_token=session.refresh_token,
+        csrf_token=session.csrf_token,
+        cookie_names=dict(session.cookie_names),
+    )
+
+
+def with_credentials(session: Session, creds: Credentials) -> Session:
+    """A copy of ``session`` carrying new tokens."""
+    return replace(
+        session,
+        access_token=creds.access_token,
+        refresh_token=creds.refresh_token,
+        csrf_token=creds.csrf_token,
+        cookie_names=dict(creds.cookie_names),
+        access_expires_at=jwt_expiry(creds.access_token),
+    )
+
+
+def make_client(settings: Settings, session: Session | None = None) -> ConsoleClient:
+    """A client for the settings' server, holding the session's tokens if given."""
+    client = ConsoleClient(
+        settings.server,
+        verify_tls=bool(settings.verify_tls),
+        ca_bundle=settings.ca_bundle,
+        timeout=settings.timeout,
+        version=session.server_version if session else None,
+        generation=session.generation if session else None,  # type: ignore[arg-type]
+    )
+    if session is not None:
+        client.use(credentials_of(session))
+    return client
+
+
+def expired_error(profile: str) -> AuthError:
+    return AuthError(
+        "The session has expired and cannot be renewed.",
+        hint=f"Run `dify --profile {profile} connect`.",
+    )
+
+
+def not_connected_error(profile: str, server: str | None) -> AuthError:
+    where = f" to {server}" if server else ""
+    return AuthError(
+        f"Profile {profile!r} is not connected{where}.",
+        hint=f"Run `dify --profile {profile} connect`.",
+    )
+
+
+@dataclass
+class Connection:
+    """An authenticated console client for one profile, renewing as needed."""
+
+    profile: str
+    settings: Settings
+    store: SessionStore
+    session: Session
+    client: ConsoleClient
+    renewed: bool = False
+
+    def close(self) -> None:
+        self.client.close()
+
+    def needs_renewal(self, now: float | None = None) -> bool:
+        expires_at = self.session.access_expires_at
+        if expires_at is None:
+            return False
+        return (now or time.time()) + RENEW_MARGIN >= expires_at
+
+    def ensure_fresh(self) -> None:
+        """Renew ahead of time when the access token is (nearly) expired."""
+        if not self.needs_renewal():
+            return
+        if not self.session.refresh_token:
+            expires_at = self.session.access_expires_at or 0
+            if expires_at <= time.time():
+                raise expired_error(self.profile)
+            return
+        self.renew()
+
+    def renew(self) -> None:
+        """Renew the session under the profile's lock, or take another's renewal.
+
+        Raises AuthError (exit 4) when the server refuses the refresh token;
+        the stored session is then left as it is.
+        """
+        started_with = self.session.access_token
+        with self.store.lock(self.profile):
+            current = self.store.load(self.profile)
+            if current is None or current.server != self.session.server:
+                raise not_connected_error(self.profile, self.settings.server)
+            if current.access_token and current.access_token != started_with:
+                expires_at = current.access_expires_at
+                if expires_at is None or expires_at > time.time():
+                    log.debug("session renewed by another process; using its tokens")
+                    self._take(current)
+                    return
+            if not current.refresh_token:
+                raise expired_error(self.profile)
+            self._take(current)
+            log.debug("renewing the session with the refresh token")
+            try:
+                fresh = self.client.refresh()
+            except RefreshRejected as error:
+                log.debug("refresh refused: %s", error.message)
+                raise expired_error(self.profile) from None
+            updated = with_credentials(current, fresh)
+            self.store.save(self.profile, updated)
+            self.session = updated
+            self.renewed = True
+
+    def _take(self, session: Session) -> None:
+        self.session = session
+        self.client.use(credentials_of(session))
+        if session.generation in ("legacy", "cookie", "modern"):
+            self.client.generation = session.generation  # type: ignore[assignment]
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """An authenticated request, renewed and retried once if the token expired."""
+        self.ensure_fresh()
+        try:
+            return self.client.request(method, path, json_body=json_body, params=params)
+        except SessionRejected as error:
+            if not error.renewable or not self.session.refresh_token:
+                raise self._rejected(error) from None
+        self.renew()
+        try:
+            return self.client.request(method, path, json_body=json_body, params=params)
+        except SessionRejected as error:
+            raise self._rejected(error) from None
+
+    def _rejected(self, error: SessionRejected) -> AuthError:
+        if error.renewable:
+            return expired_error(self.profile)
+        return AuthError(
+            f"{error.message}.".replace("..", "."),
+            hint=f"Run `dify --profile {self.profile} connect`.",
+        )
+
+    def check(self) -> dict[str, Any]:
+        """Read the account: the cheapest proof that the session works."""
+        body = self.request("GET", "account/profile")
+        if not isinstance(body, dict) or "id" not in body:
+            raise AuthError("The server answered account/profile in an unknown shape.")
+        return body
+
+
+def stored_session(settings: Settings, store: SessionStore) -> Session | None:
+    """The profile's stored session if it is for the profile's server."""
+    session = store.load(settings.profile)
+    if session is None:
+        return None
+    if session.server != settings.server:
+        log.debug(
+            "stored session is for %s, not %s: not used",
+            session.server,
+            settings.server,
+        )
+        return None
+    return session
+
+
+def open_connection(settings: Settings, store: SessionStore) -> Connection:
+    """A connection for the profile's stored session; AuthError when there is none.
+
+    No request is sent until one is made; renewal happens on the first.
+    """
+    session = stored_session(settings, store)
+    if session is None or not session.access_token:
+        raise not_connected_error(settings.profile, settings.server)
+    return Connection(
+        settings.profile, settings, store, session, make_client(settings, session)
+    )
+
+
+# -- logging in ---------------------------------------------------------------
+
+
+@dataclass
+class ConnectResult:
+    """What ``connect`` did: reused a session, logged in, or sent a first step."""
+
+    profile: str
+    server: str
+    session: Session | None
+    reused: bool = False
+    pending: bool = False
+    workspace: dict[str, Any] | None = None
+    workspace_error: DifyError | None = None
+    requests: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The result as plain data for ``--json``; no secrets."""
+        session = self.session
+        account = dict(session.account) if session else {}
+        return {
+            "profile": self.profile,
+            "server": self.server,
+            "server_version": session.server_version if session else None,
+            "generation": session.generation if session else None,
+            "auth_method": session.auth_method if session else None,
+            "account": {key: account.get(key) for key in ("id", "email", "name")},
+            "workspace": self.workspace,
+            "reused": self.reused,
+            "pending": self.pending,
+            "access_expires_at": session.access_expires_at if session else None,
+        }
+
+
+@dataclass
+class Interaction:
+    """How core code talks to the user; the command-line layer fills it in."""
+
+    prompter: Prompter | None = None
+    say: Callable[[str], None] | None = None
+    warn: Callable[[str], None] | None = None
+
+
+def connect(
+    settings: Settings,
+    store: SessionStore,
+    method: AuthMethod,
+    options: Mapping[str, Any],
+    *,
+    force: bool = False,
+    interaction: Interaction | None = None,
+) -> ConnectResult:
+    """Reuse the profile's working session, or log in with ``method``.
+
+    A stored session for the same server is checked with one request (after
+    renewal if it needs it) and kept unless ``force``. Otherwise the server is
+    probed, the method logs in, the new session is checked by reading the
+    account, and only then stored; a failure leaves the old session as it was.
+    When the settings name a workspace, it is switched to after the login.
+    """
+    io = interaction or Interaction()
+    previous = stored_session(settings, store)
+    pending_here = bool(previous and previous.pending.get("method") == method.name)
+    if (
+        previous is not None
+        and previous.access_token
+        and not force
+        and not pending_here
+    ):
+        reused = _try_reuse(settings, store, previous)
+        if reused is not None:
+            return reused
+
+    client = make_client(settings)
+    try:
+        return _login(
+            settings,
+            store,
+            method,
+            options=options,
+            client=client,
+            previous=previous,
+            io=io,
+        )
+    finally:
+        client.close()
+
+
+def _try_reuse(
+    settings: Settings, store: SessionStore, session: Session
+) -> ConnectResult | None:
+    conn = Connection(
+        settings.profile, settings, store, session, make_client(settings, session)
+    )
+    try:
+        account = conn.check()
+    except AuthError as error:
+        log.debug("stored session does not work (%s): logging in", error.message)
+        return None
+    finally:
+        conn.close()
+    session = conn.session
+    if _account_of(account) != session.account:
+        session = replace(session, account=_account_of(account))
+        with store.lock(settings.profile):
+            store.save(settings.profile, session)
+    return ConnectResult(
+        settings.profile,
+        settings.server,
+        session,
+        reused=True,
+        requests=conn.client.requests_sent,
+    )
+
+
+def _account_of(profile: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        key: str(profile[key]) for key in ("id", "email", "name") if profile.get(key)
+    }
+
+
+def _login(
+    settings: Settings,
+    store: SessionStore,
+    method: AuthMethod,
+    *,
+    options: Mapping[str, Any],
+    client: ConsoleClient,
+    previous: Session | None,
+    io: Interaction,
+) -> ConnectResult:
+    from dify_cli.auth import LoginContext
+
+    client.probe()
+    email = settings.email
+    if method.needs_email and not email:
+        if io.prompter is None:
+            raise UsageError(
+                f"The {method.name} method needs an email.",
+                hint="Pass --email, set DIFY_EMAIL, or set the profile's email.",
+            )
+        email = io.prompter("Email", False).strip()
+        if not email:
+            raise UsageError("No email given.")
+
+    def store_pending(state: dict[str, Any] | None) -> None:
+        _store_pending(settings, store, client, method.name, state)
+
+    ctx = LoginContext(
+        profile=settings.profile,
+        server=settings.server,
+        email=email,
+        method=method.name,
+        options=options,
+        client=client,
+        previous=previous,
+        _prompter=io.prompter,
+        _say=io.say,
+        _warn=io.warn,
+        _store_pending=store_pending,
+    )
+    session = method.login(ctx)
+    if session is None:
+        return ConnectResult(
+            settings.profile,
+            settings.server,
+            None,
+            pending=True,
+            requests=client.requests_sent,
+        )
+
+    client.use(credentials_of(session))
+    try:
+        account = client.account_profile()
+    except SessionRejected as error:
+        raise AuthError(
+            f"The server refused the new session: {error.message.split(': ', 1)[-1]}",
+            hint="Check the tokens, or log in again.",
+        ) from None
+    session = replace(
+        session,
+        server=settings.server,
+        account=_account_of(account),
+        pending={},
+        access_expires_at=session.access_expires_at or jwt_expiry(session.access_token),
+        obtained_at=session.obtained_at or time.time(),
+    )
+    with store.lock(settings.profile):
+        store.save(settings.profile, session)
+
+    result = ConnectResult(settings.profile, settings.server, session)
+    wanted = settings.workspace
+    if wanted:
+        # The login stands even if the workspace cannot be chosen; the caller
+        # saves the profile first and then reports this.
+        try:
+            result.workspace = select_workspace(client, str(wanted))
+        except DifyError as error:
+            result.workspace_error = error
+    result.requests = client.requests_sent
+    return result
+
+
+def _store_pending(
+    settings: Settings,
+    store: SessionStore,
+    client: ConsoleClient,
+    method: str,
+    state: dict[str, Any] | None,
+) -> None:
+    from dify_cli.sessions import Session
+
+    for value in (state or {}).values():
+        if isinstance(value, str) and len(value) >= 8:
+            logs.add_secret(value)
+    with store.lock(settings.profile):
+        current = store.load(settings.profile)
+        if current is None or current.server != settings.server:
+            if state is None:
+                return
+            current = Session(
+                server=settings.server,
+                server_version=client.version,
+                generation=client.generation,
+                auth_method=method,
+            )
+        store.save(settings.profile, replace(current, pending=dict(state or {})))
+
+
+def select_workspace(client: ConsoleClient, wanted: str) -> dict[str, Any]:
+    """Make ``wanted`` (a workspace id, or an exact name) the current workspace."""
+    if _UUID.match(wanted):
+        tenant = client.switch_workspace(wanted)
+        return {"id": tenant.get("id", wanted), "name": tenant.get("name")}
+    workspaces = client.workspaces()
+    for item in workspaces:
+        if item.get("name") == wanted:
+            if not item.get("current"):
+                client.switch_workspace(str(item["id"]))
+            return {"id": item.get("id"), "name": item.get("name")}
+    names = ", ".join(repr(item.get("name")) for item in workspaces) or "none"
+    raise ConfigError(
+        f"No workspace named {wanted!r} for this account (it has: {names}).",
+        hint="Fix the profile's workspace with `dify profile set`; "
+        "the login itself succeeded.",
+    )

@@ -1,0 +1,266 @@
+"""Loads the built-in and installed plugins once, and collects what they register.
+
+Built-in auth methods are plugins like any other; installed packages add
+theirs through entry points of the ``dify_cli`` group. ``DIFY_CLI_PLUGINS``
+limits which installed plugins load: a comma-separated list of entry-point or
+distribution names, and an empty value loads none (built-ins always load). A
+plugin that fails to import, or raises while registering, is reported once on
+stderr and left out; the tool keeps working without it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from dify_cli import hookspecs
+from dify_cli.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dify_cli.auth import AuthMethod, AuthOption
+    from dify_cli.profiles import KeySpec
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "dify_cli"
+PLUGINS_ENV = "DIFY_CLI_PLUGINS"
+BUILTIN_PLUGINS = (
+    "dify_cli.auth.password",
+    "dify_cli.auth.code",
+    "dify_cli.auth.token",
+)
+
+_KEY_KINDS = {"str": "str", "path": "path", "url": "url", "float": "float"}
+
+
+@dataclass
+class PluginInfo:
+    """One plugin as ``dify plugins`` shows it.
+
+    :ivar name: the plugin's name: the module of a built-in, the entry-point
+        name of an installed plugin.
+    :ivar builtin: whether it ships with dify.
+    :ivar distribution: the installed package it comes from, and its version.
+    :ivar hooks: the hooks it implements.
+    :ivar auth_methods: the auth methods it registered.
+    :ivar error: why it was left out, or what it got wrong; None when fine.
+    """
+
+    name: str
+    builtin: bool
+    distribution: str | None = None
+    version: str | None = None
+    hooks: list[str] = field(default_factory=list)
+    auth_methods: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class _State:
+    manager: pluggy.PluginManager
+    plugins: dict[str, PluginInfo]
+    methods: dict[str, AuthMethod] | None = None
+
+
+_state: _State | None = None
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """The process's plugin manager, with built-ins and installed plugins loaded."""
+    return _load().manager
+
+
+def _load() -> _State:
+    global _state
+    if _state is not None:
+        return _state
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    state = _State(manager, {})
+    _state = state
+    for module_name in BUILTIN_PLUGINS:
+        info = PluginInfo(module_name, builtin=True)
+        state.plugins[module_name] = info
+        try:
+            _register(manager, importlib.import_module(module_name), module_name)
+        except Exception as error:  # a broken built-in is a bug, but not fatal
+            _fail(info, "could not be loaded", error)
+    for entry_point in _entry_points():
+        dist = getattr(entry_point, "dist", None)
+        info = PluginInfo(
+            entry_point.name,
+            builtin=False,
+            distribution=dist.metadata["Name"] if dist is not None else None,
+            version=dist.version if dist is not None else None,
+        )
+        if entry_point.name in state.plugins:
+            _fail(info, "has the same name as another plugin", None)
+            continue
+        state.plugins[entry_point.name] = info
+        try:
+            _register(manager, entry_point.load(), entry_point.name)
+        except Exception as error:
+            _fail(info, "could not be loaded", error)
+    for info in state.plugins.values():
+        plugin = manager.get_plugin(info.name)
+        if plugin is not None:
+            info.hooks = sorted(
+                caller.name for caller in manager.get_hookcallers(plugin) or []
+            )
+    return state
+
+
+def _register(manager: pluggy.PluginManager, plugin: Any, name: str) -> None:
+    manager.register(plugin, name=name)
+
+
+def _entry_points() -> list[metadata.EntryPoint]:
+    wanted = os.environ.get(PLUGINS_ENV)
+    found = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
+    if wanted is None:
+        return found
+    names = {name.strip() for name in wanted.split(",") if name.strip()}
+    chosen = []
+    for entry_point in found:
+        dist = getattr(entry_point, "dist", None)
+        dist_name = dist.metadata["Name"] if dist is not None else None
+        if entry_point.name in names or dist_name in names:
+            chosen.append(entry_point)
+    return chosen
+
+
+def _fail(info: PluginInfo, what: str, error: BaseException | None) -> None:
+    reason = f"{type(error).__name__}: {error}" if error is not None else ""
+    info.error = f"{what}{' (' + reason + ')' if reason else ''}"
+    log.debug("plugin %s %s", info.name, what, exc_info=error)
+    # Said once per process: plugins load once.
+    sys.stderr.write(f"warning: plugin {info.name!r} {info.error}; skipped.\n")
+
+
+def plugins() -> list[PluginInfo]:
+    """Every plugin that was found, built-ins first, with what each added."""
+    auth_methods()
+    return list(_load().plugins.values())
+
+
+def auth_methods() -> dict[str, AuthMethod]:
+    """Every registered auth method by name, built-ins first."""
+    state = _load()
+    if state.methods is not None:
+        return state.methods
+    methods: dict[str, AuthMethod] = {}
+    options: dict[str, AuthOption] = {}
+    for impl in state.manager.hook.register_auth_methods.get_hookimpls():
+        info = state.plugins.get(impl.plugin_name) or PluginInfo(
+            impl.plugin_name, builtin=False
+        )
+
+        def register(method: Any, info: PluginInfo = info) -> None:
+            _add_method(method, info, methods, options)
+
+        try:
+            impl.function(register=register)
+        except Exception as error:
+            _fail(info, "failed while registering auth methods", error)
+    state.methods = methods
+    return methods
+
+
+def _add_method(
+    method: Any,
+    info: PluginInfo,
+    methods: dict[str, AuthMethod],
+    options: dict[str, AuthOption],
+) -> None:
+    from dify_cli.auth import AuthMethod
+
+    if not isinstance(method, AuthMethod):
+        _fail(info, f"registered {type(method).__name__}, not an AuthMethod", None)
+        return
+    problems = method.problems()
+    if method.name in methods:
+        problems.append(f"auth method {method.name!r} is already registered")
+    for option in method.options:
+        known = options.get(option.name)
+        if known is not None and (known.kind, known.secret, known.profile_key) != (
+            option.kind,
+            option.secret,
+            option.profile_key,
+        ):
+            problems.append(
+                f"option {option.name!r} is declared differently by another method"
+            )
+    if problems:
+        _fail(info, f"has an unusable auth method: {'; '.join(problems)}", None)
+        return
+    methods[method.name] = method
+    for option in method.options:
+        options.setdefault(option.name, option)
+    info.auth_methods.append(method.name)
+
+
+def auth_method(name: str) -> AuthMethod:
+    """The auth method called ``name``; ConfigError when none is."""
+    methods = auth_methods()
+    if name in methods:
+        return methods[name]
+    known = ", ".join(sorted(methods)) or "none"
+    raise ConfigError(
+        f"Unknown auth method {name!r} (available: {known}).",
+        hint="`dify plugins` lists the installed plugins and the methods they add.",
+    )
+
+
+def auth_options() -> dict[str, AuthOption]:
+    """Every option of every auth method by name; a shared name appears once."""
+    found: dict[str, AuthOption] = {}
+    for method in auth_methods().values():
+        for option in method.options:
+            found.setdefault(option.name, option)
+    return found
+
+
+def auth_option_keys() -> dict[str, KeySpec]:
+    """The profile keys auth methods add: their non-secret ``profile_key`` options."""
+    from dify_cli.profiles import KeySpec
+
+    keys: dict[str, KeySpec] = {}
+    for option in auth_options().values():
+        if option.profile_key and not option.secret and option.kind in _KEY_KINDS:
+            keys[option.name] = KeySpec(
+                option.name,
+                _KEY_KINDS[option.kind],  # type: ignore[arg-type]
+                option.help,
+                env=option.env,
+            )
+    return keys
+
+
+def register_commands(cli: Any) -> None:
+    """Let every plugin add its commands to the root group ``cli``.
+
+    For the command-line layer only. A plugin that raises is reported once and
+    skipped; commands it added before raising stay.
+    """
+    state = _load()
+    for impl in state.manager.hook.register_commands.get_hookimpls():
+        info = state.plugins.get(impl.plugin_name) or PluginInfo(
+            impl.plugin_name, builtin=False
+        )
+        try:
+            impl.function(cli=cli)
+        except Exception as error:
+            _fail(info, "failed while adding commands", error)
+
+
+def reset() -> None:
+    """Forget the loaded plugins, so the next call loads them again (for tests)."""
+    global _state
+    _state = None
