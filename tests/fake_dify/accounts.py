@@ -75,7 +75,9 @@ def new_workspace(name: str) -> Workspace:
     return {
         "id": str(uuid.uuid4()),
         "name": name,
-        "plan": "sandbox",
+        # The plan stored on the workspace; with billing off the workspace
+        # list reports "sandbox" instead.
+        "plan": "basic",
         "status": "normal",
         "created_at": int(time.time()),
     }
