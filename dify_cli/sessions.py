@@ -1,0 +1,224 @@
+"""The session store: each profile's secrets in its own private JSON file."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass, field, fields
+from hashlib import sha256
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dify_cli.errors import ConfigError
+from dify_cli.fileio import atomic_write_text, file_lock
+from dify_cli.paths import ensure_private_dir
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+log = logging.getLogger(__name__)
+
+# Lower-case letters, digits, '_' and '-' stand for themselves; every other
+# character becomes %XX (its UTF-8 bytes). Upper case is escaped too, so that
+# "Prod" and "prod" stay apart on case-insensitive file systems.
+_PLAIN = re.compile(r"[a-z0-9_-]")
+# Names Windows reserves for devices, with or without an extension.
+_DEVICE_NAMES = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])", re.IGNORECASE)
+_MAX_STEM = 120
+
+
+def _escape(char: str) -> str:
+    return "".join(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass"))
+
+
+def session_file_stem(profile: str) -> str:
+    """A file name stem for ``profile`` that is safe and distinct on every OS."""
+    stem = "".join(
+        char if _PLAIN.fullmatch(char) else _escape(char) for char in profile
+    )
+    if not stem:
+        stem = "%"  # a lone "%" is never produced by escaping
+    elif _DEVICE_NAMES.fullmatch(stem):
+        # Escaping the first letter still decodes to the same name.
+        stem = _escape(stem[0]) + stem[1:]
+    if len(stem) > _MAX_STEM:
+        # Too long for some file systems: keep a readable prefix plus a digest.
+        digest = sha256(profile.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        stem = f"{stem[: _MAX_STEM - 20]}~{digest}"
+    return stem
+
+
+def _str_or_none(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"{key} must be a string")
+
+
+def _number_or_none(data: Mapping[str, Any], key: str) -> float | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{key} must be a number")
+    return float(value)
+
+
+def _str_map(data: Mapping[str, Any], key: str) -> dict[str, str]:
+    value = data.get(key) or {}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError(f"{key} must map strings to strings")
+    return dict(value)
+
+
+@dataclass
+class Session:
+    """The secrets and facts kept for one profile after logging in.
+
+    ``generation`` is the server's login generation ("legacy", "cookie" or
+    "modern"); ``cookie_names`` keeps the exact cookie names the server set;
+    ``extra`` holds secrets an auth plugin keeps; ``pending`` holds the state of
+    a login that is half done, such as an emailed code awaiting entry.
+    """
+
+    server: str
+    server_version: str | None
+    generation: str
+    auth_method: str
+    access_token: str | None = None
+    refresh_token: str | None = None
+    csrf_token: str | None = None
+    cookie_names: dict[str, str] = field(default_factory=dict)
+    account: dict[str, str] = field(default_factory=dict)
+    obtained_at: float | None = None
+    access_expires_at: float | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+    pending: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Session:
+        """Build a session from JSON data; ValueError if it does not fit."""
+        if not isinstance(data, dict):
+            raise ValueError("a session must be a JSON object")
+        required = {}
+        for key in ("server", "generation", "auth_method"):
+            value = data.get(key)
+            if not isinstance(value, str):
+                raise ValueError(f"{key} must be a string")
+            required[key] = value
+        pending = data.get("pending") or {}
+        if not isinstance(pending, dict):
+            raise ValueError("pending must be an object")
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            # Written by a newer version, perhaps; what we know is still usable.
+            log.debug("ignoring unknown session fields: %s", sorted(unknown))
+        return cls(
+            server=required["server"],
+            server_version=_str_or_none(data, "server_version"),
+            generation=required["generation"],
+            auth_method=required["auth_method"],
+            access_token=_str_or_none(data, "access_token"),
+            refresh_token=_str_or_none(data, "refresh_token"),
+            csrf_token=_str_or_none(data, "csrf_token"),
+            cookie_names=_str_map(data, "cookie_names"),
+            account=_str_map(data, "account"),
+            obtained_at=_number_or_none(data, "obtained_at"),
+            access_expires_at=_number_or_none(data, "access_expires_at"),
+            extra=_str_map(data, "extra"),
+            pending=dict(pending),
+        )
+
+
+class SessionStore:
+    """One JSON file per profile, 0600 in a 0700 folder, replaced atomically."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+
+    def path_for(self, profile: str) -> Path:
+        """The session file of ``profile``."""
+        return self.directory / f"{session_file_stem(profile)}.json"
+
+    def _lock_path(self, profile: str) -> Path:
+        return self.directory / f"{session_file_stem(profile)}.lock"
+
+    def load(self, profile: str) -> Session | None:
+        """The stored session, or None if there is none or it cannot be read."""
+        path = self.path_for(profile)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as error:
+            log.debug("cannot read session file %s: %s", path, error)
+            return None
+        try:
+            return Session.from_dict(json.loads(text))
+        except (ValueError, TypeError, RecursionError) as error:
+            # A damaged file is as good as no session: the user logs in again.
+            log.debug("ignoring damaged session file %s: %s", path, error)
+            return None
+
+    def save(self, profile: str, session: Session) -> None:
+        """Store ``session`` for ``profile``, replacing any earlier one."""
+        ensure_private_dir(self.directory)
+        text = json.dumps(session.to_dict(), indent=2, sort_keys=True) + "\n"
+        with self.lock(profile):
+            atomic_write_text(self.path_for(profile), text, mode=0o600)
+
+    def delete(self, profile: str) -> bool:
+        """Forget the session of ``profile``; False if there was none."""
+        path = self.path_for(profile)
+        if not path.exists():
+            return False
+        with self.lock(profile):
+            return self._unlink(path)
+
+    def _unlink(self, path: Path) -> bool:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise ConfigError(f"Could not delete {path}: {reason}.") from error
+        return True
+
+    def rename(self, old: str, new: str) -> None:
+        """Move the session of ``old`` to ``new``; a stale one of ``new`` is dropped."""
+        source, target = self.path_for(old), self.path_for(new)
+        if not source.exists() and not target.exists():
+            return
+        # Lock in a fixed order so two renames in opposite directions cannot deadlock.
+        first, second = sorted((old, new), key=session_file_stem)
+        with self.lock(first), self.lock(second):
+            if not source.exists():
+                self._unlink(target)
+                return
+            try:
+                source.replace(target)
+            except OSError as error:
+                reason = error.strerror or str(error)
+                raise ConfigError(
+                    f"Could not move the session of {old!r} to {new!r}: {reason}."
+                ) from error
+
+    @contextlib.contextmanager
+    def lock(self, profile: str) -> Iterator[None]:
+        """Hold the inter-process lock of ``profile``'s session.
+
+        Take it around read-renew-save sequences, and re-read the session after
+        taking it: another process may have renewed the tokens meanwhile.
+        """
+        ensure_private_dir(self.directory)
+        with file_lock(self._lock_path(profile)):
+            yield
