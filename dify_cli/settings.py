@@ -1,4 +1,4 @@
-"""Effective settings: each value taken from a flag, the environment, the profile or a default.
+"""Effective settings: each from a flag, the environment, the profile or a default.
 
 Every value remembers where it came from, so that `dify profile show --resolved`
 can explain it and errors can point at the right place.
