@@ -314,7 +314,7 @@ class ConsoleClient:
         self, method: str, url: str, response: requests.Response, raw_body: bytes
     ) -> Reply:
         status = response.status_code
-        version = response.headers.get("X-Version")
+        version = (response.headers.get("X-Version") or "").strip() or None
         content_type = response.headers.get("Content-Type", "").lower()
         if 300 <= status < 400:
             location = response.headers.get("Location", "")

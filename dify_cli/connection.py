@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from dify_cli.auth import AuthMethod, Prompter
+    from dify_cli.profiles import ProfileStore
     from dify_cli.sessions import Session, SessionStore
     from dify_cli.settings import Settings
 
@@ -76,10 +77,13 @@ def with_credentials(session: Session, creds: Credentials) -> Session:
     )
 
 
-def make_client(settings: Settings, session: Session | None = None) -> ConsoleClient:
-    """A client for the settings' server, holding the session's tokens if given."""
+def make_client(
+    settings: Settings, session: Session | None = None, *, server: str | None = None
+) -> ConsoleClient:
+    """A client for the settings' server (or ``server``), holding the session's
+    tokens if given."""
     client = ConsoleClient(
-        settings.server,
+        server or settings.server,
         verify_tls=bool(settings.verify_tls),
         ca_bundle=settings.ca_bundle,
         timeout=settings.timeout,
@@ -485,4 +489,19 @@ def select_workspace(client: ConsoleClient, wanted: str) -> dict[str, Any]:
         f"No workspace named {wanted!r} for this account (it has: {names}).",
         hint="Fix the profile's workspace with `dify profile set`; "
         "the login itself succeeded.",
+    )
+
+
+def resolve_settings(
+    profiles: ProfileStore,
+    profile_flag: str | None,
+    flags: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Settings for a profile, with the profile keys that auth methods add."""
+    from dify_cli.plugin_manager import auth_option_keys
+    from dify_cli.settings import resolve
+
+    return resolve(
+        profiles, profile_flag, dict(flags or {}), env, extra_keys=auth_option_keys()
     )

@@ -1,0 +1,283 @@
+"""``dify connect``: log in to the profile's server, or confirm the session works.
+
+The method options are built from the registered auth methods when this
+module is imported, so a plugin's method gets its options and help here
+without ``connect`` knowing anything about it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from dify_cli import logs
+from dify_cli.cli.context import app_context
+from dify_cli.cli.output import emit, json_option, message, warn
+from dify_cli.errors import UsageError
+from dify_cli.plugin_manager import auth_methods, auth_options
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from dify_cli.auth import AuthMethod, AuthOption
+    from dify_cli.connection import ConnectResult
+    from dify_cli.settings import Settings
+
+_OPTION_TYPES: dict[str, Any] = {
+    "path": click.Path(dir_okay=False, path_type=Path),
+    "float": click.FLOAT,
+}
+
+
+def terminal_prompter() -> Callable[[str, bool], str] | None:
+    """Ask on the terminal, or None when there is none to ask on."""
+    if not sys.stdin.isatty():
+        return None
+
+    def ask(text: str, hidden: bool) -> str:
+        try:
+            value: str = click.prompt(
+                text, hide_input=hidden, err=True, show_default=False
+            )
+        except click.Abort:
+            # Ctrl-C (or end of input) at a prompt ends the command as
+            # "Interrupted.", exit 130, like Ctrl-C anywhere else.
+            raise KeyboardInterrupt from None
+        return value
+
+    return ask
+
+
+def _owners(option: AuthOption) -> list[str]:
+    return [
+        method.name
+        for method in auth_methods().values()
+        if any(own.name == option.name for own in method.options)
+    ]
+
+
+def _option_help(option: AuthOption) -> str:
+    text = option.help
+    extras = [f"method: {', '.join(_owners(option))}"]
+    if option.env:
+        extras.append(f"env: {', '.join(option.env)}")
+    return f"{text} [{'; '.join(extras)}]"
+
+
+def _method_option(option: AuthOption) -> Callable[[Any], Any]:
+    if option.kind == "flag":
+        return click.option(
+            option.flag, option.name, is_flag=True, help=_option_help(option)
+        )
+    return click.option(
+        option.flag,
+        option.name,
+        type=_OPTION_TYPES.get(option.kind, click.STRING),
+        metavar=option.metavar or option.name.upper(),
+        help=_option_help(option),
+    )
+
+
+def _method_values(
+    method: AuthMethod, given: Mapping[str, Any], settings: Settings
+) -> dict[str, Any]:
+    """The method's options: command line, then environment, then profile."""
+    for name, value in given.items():
+        if value in (None, False):
+            continue
+        if not any(option.name == name for option in method.options):
+            owners = ", ".join(_owners(auth_options()[name]))
+            raise UsageError(
+                f"--{name.replace('_', '-')} belongs to the {owners} method, "
+                f"not {method.name}.",
+                hint=f"Add --method {owners.split(',')[0]}.",
+            )
+    values: dict[str, Any] = {}
+    for option in method.options:
+        value = given.get(option.name)
+        if value in (None, False):
+            value = _from_env(option)
+        if value in (None, False) and option.profile_key:
+            value = settings.get(option.name)
+        if option.kind == "flag":
+            value = bool(value)
+        if option.secret and isinstance(value, str):
+            logs.add_secret(value)
+        values[option.name] = value
+    return values
+
+
+def _from_env(option: AuthOption) -> Any:
+    for name in option.env:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+def _render(result: ConnectResult) -> str:
+    session = result.session
+    if session is None:
+        return ""
+    account = session.account
+    who = account.get("name") or account.get("email") or "unknown account"
+    if account.get("email") and account.get("name"):
+        who = f"{account['name']} <{account['email']}>"
+    version = session.server_version or "unknown version"
+    lead = "Already connected" if result.reused else "Connected"
+    lines = [f"{lead} to {result.server} (Dify {version}) as {who}."]
+    if result.workspace:
+        lines.append(f"Workspace: {result.workspace.get('name') or result.workspace}")
+    if result.reused:
+        lines.append("Use --force to log in again.")
+    return "\n".join(lines)
+
+
+def _save_profile(
+    result: ConnectResult,
+    settings: Settings,
+    method: AuthMethod,
+    flag_values: Mapping[str, Any],
+) -> None:
+    store = app_context().profile_store()
+    wanted: dict[str, Any] = {"server": settings.server, "auth_method": method.name}
+    if method.needs_email and result.session and settings.email:
+        wanted["email"] = settings.email
+    elif method.needs_email and result.session and result.session.account.get("email"):
+        wanted["email"] = result.session.account["email"]
+    for key, value in flag_values.items():
+        if value is not None:
+            wanted[key] = str(value) if isinstance(value, Path) else value
+    current = store.get(settings.profile) or {}
+    changed = {key: value for key, value in wanted.items() if current.get(key) != value}
+    if changed or not store.get(settings.profile):
+        store.update(settings.profile, changed or wanted)
+
+
+def _run(
+    *,
+    server: str | None,
+    method_name: str | None,
+    email: str | None,
+    force: bool,
+    insecure: bool,
+    ca_bundle: Path | None,
+    no_save: bool,
+    given: dict[str, Any],
+) -> None:
+    from dify_cli.connection import Interaction, connect, resolve_settings
+    from dify_cli.plugin_manager import auth_method
+    from dify_cli.urls import normalize_server_url
+
+    app = app_context()
+    profile_keys = {
+        option.name
+        for option in auth_options().values()
+        if option.profile_key and not option.secret
+    }
+    flags: dict[str, Any] = {
+        "server": normalize_server_url(server) if server else None,
+        "auth_method": method_name,
+        "email": email,
+        "verify_tls": False if insecure else None,
+        "ca_bundle": str(ca_bundle) if ca_bundle else None,
+    }
+    flags.update({key: given.get(key) for key in profile_keys})
+    settings = resolve_settings(app.profile_store(), app.profile, flags)
+    method = auth_method(str(settings.auth_method))
+    options = _method_values(method, given, settings)
+    if given.get("password"):
+        warn("--password is visible to other local users; prefer --password-stdin.")
+
+    result = connect(
+        settings,
+        app.session_store(),
+        method,
+        options,
+        force=force,
+        interaction=Interaction(terminal_prompter(), message, warn),
+    )
+    if result.pending:
+        if app.json:
+            emit(result.summary())
+        return
+    if not no_save and not result.reused:
+        saved = {"ca_bundle": flags["ca_bundle"]}
+        saved.update({key: given.get(key) for key in profile_keys})
+        _save_profile(result, settings, method, saved)
+    emit(result.summary(), _render)
+    if result.workspace_error is not None:
+        raise result.workspace_error
+
+
+_CORE_OPTIONS = (
+    "server",
+    "method_name",
+    "email",
+    "force",
+    "insecure",
+    "ca_bundle",
+    "no_save",
+)
+
+
+def _methods_epilog() -> str:
+    lines = ["\b", "Auth methods:"]
+    for method in auth_methods().values():
+        lines.append(f"  {method.name:<10} {method.description}")
+    return "\n".join(lines)
+
+
+def _build() -> click.Command:
+    def callback(**kwargs: Any) -> None:
+        core = {key: kwargs.pop(key) for key in _CORE_OPTIONS}
+        _run(given=kwargs, **core)
+
+    decorators: list[Callable[[Any], Any]] = [
+        click.option("--server", metavar="URL", help="The server's URL."),
+        click.option(
+            "--method",
+            "method_name",
+            metavar="NAME",
+            help="Auth method: " + ", ".join(auth_methods()) + " (default password).",
+        ),
+        click.option("--email", metavar="EMAIL", help="The account's email."),
+        click.option(
+            "--force", is_flag=True, help="Log in even if the session still works."
+        ),
+        click.option(
+            "--insecure",
+            is_flag=True,
+            help="Do not verify the server's TLS certificate (never saved).",
+        ),
+        click.option(
+            "--ca-bundle",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Trust the CA certificates in this PEM file.",
+        ),
+        click.option(
+            "--no-save",
+            is_flag=True,
+            help="Do not save server, method and email into the profile.",
+        ),
+        json_option,
+    ]
+    decorators += [_method_option(option) for option in auth_options().values()]
+    func: Any = callback
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return click.command(
+        "connect",
+        help="Log in to the profile's server and keep the session.\n\n"
+        "If the profile already has a working session for the server, nothing "
+        "more is done unless --force is given. Server, method and email of a "
+        "successful login are saved into the profile.",
+        epilog=_methods_epilog(),
+    )(func)
+
+
+command = _build()

@@ -1,0 +1,111 @@
+"""``dify disconnect``: log out on the server and delete the stored session."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from dify_cli.cli.context import app_context
+from dify_cli.cli.output import emit, json_option, warn
+from dify_cli.errors import DifyError
+
+if TYPE_CHECKING:
+    from dify_cli.sessions import SessionStore
+    from dify_cli.settings import Settings
+
+
+def _server_logout(settings: Settings, store: SessionStore) -> str | None:
+    """Log out on the session's server; the reason it failed, or None."""
+    from dify_cli.connection import Connection, make_client
+
+    session = store.load(settings.profile)
+    if session is None or not session.access_token:
+        return None
+    # The session may be for a server the profile no longer names; log out
+    # there, with the profile's TLS settings.
+    client = make_client(settings, session, server=session.server)
+    conn = Connection(settings.profile, settings, store, session, client)
+    try:
+        conn.ensure_fresh()
+        conn.client.logout()
+    except DifyError as error:
+        return error.message
+    finally:
+        conn.close()
+    return None
+
+
+def disconnect_profile(settings: Settings, store: SessionStore) -> dict[str, Any]:
+    """Log out on the server, then delete the stored session whatever happened."""
+    session = store.load(settings.profile)
+    data: dict[str, Any] = {
+        "profile": settings.profile,
+        "server": session.server if session else None,
+        "had_session": session is not None,
+        "server_logout": False,
+        "warning": None,
+    }
+    if session is None:
+        return data
+    problem = _server_logout(settings, store) if session.access_token else None
+    if session.access_token:
+        data["server_logout"] = problem is None
+    if problem:
+        data["warning"] = (
+            f"could not log out on {session.server} ({problem}); "
+            "the local session is deleted anyway."
+        )
+    with store.lock(settings.profile):
+        store.delete(settings.profile)
+    return data
+
+
+def _render(items: list[dict[str, Any]]) -> str:
+    lines = []
+    for item in items:
+        if not item["had_session"]:
+            lines.append(f"Profile {item['profile']} had no session.")
+        else:
+            lines.append(
+                f"Disconnected profile {item['profile']} from {item['server']}."
+            )
+    return "\n".join(lines)
+
+
+@click.command("disconnect")
+@click.option("--all", "all_profiles", is_flag=True, help="Disconnect every profile.")
+@json_option
+def command(all_profiles: bool) -> None:
+    """Log out on the server and delete the stored session.
+
+    The local session is deleted even when the server cannot be reached.
+    """
+    from dify_cli.connection import resolve_settings
+
+    app = app_context()
+    profiles = app.profile_store()
+    sessions = app.session_store()
+    selected = resolve_settings(profiles, app.profile)
+    names = [selected.profile]
+    if all_profiles:
+        names = profiles.names()
+        if selected.profile not in names:
+            names.append(selected.profile)
+
+    results = []
+    for name in names:
+        settings = (
+            selected if name == selected.profile else resolve_settings(profiles, name)
+        )
+        result = disconnect_profile(settings, sessions)
+        if result["warning"]:
+            warn(result["warning"])
+        results.append(result)
+    emit(results if all_profiles else results[0], _render_list(all_profiles))
+
+
+def _render_list(all_profiles: bool) -> Any:
+    if all_profiles:
+        return _render
+    return lambda item: _render([item])

@@ -1,0 +1,208 @@
+"""``dify status``: who you are connected as, where each setting came from, and
+whether the session works."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from dify_cli.cli.context import app_context
+from dify_cli.cli.output import emit, json_option
+from dify_cli.errors import AuthError, ConfigError, DifyError
+
+if TYPE_CHECKING:
+    from dify_cli.profiles import ProfileStore
+    from dify_cli.sessions import Session, SessionStore
+    from dify_cli.settings import Settings
+
+# Exit codes: 0 connected; 4 not connected; otherwise the failure's own code.
+CONNECTED = "connected"
+
+
+def _until(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "unknown"
+    seconds = int(timestamp - time.time())
+    if seconds <= 0:
+        return "expired"
+    if seconds < 120:
+        return f"in {seconds} s"
+    if seconds < 7200:
+        return f"in {seconds // 60} min"
+    return f"in {seconds // 3600} h"
+
+
+def _settings_rows(settings: Settings) -> dict[str, dict[str, Any]]:
+    return {
+        key: {
+            "value": setting.value,
+            "source": setting.source,
+            "origin": setting.origin,
+        }
+        for key, setting in settings.values.items()
+    }
+
+
+def _offline_state(session: Session | None) -> tuple[str, int]:
+    if session is None or not session.access_token:
+        return "not connected", AuthError.exit_code
+    expires_at = session.access_expires_at
+    if expires_at is not None and expires_at <= time.time():
+        if session.refresh_token:
+            return "access token expired; renews on next use", 0
+        return "expired", AuthError.exit_code
+    return "session stored (not checked)", 0
+
+
+def profile_status(
+    settings: Settings, store: SessionStore, *, offline: bool
+) -> tuple[dict[str, Any], int]:
+    """What ``status`` shows for one profile, and the exit code it stands for."""
+    from dify_cli.connection import Connection, make_client
+
+    stored = store.load(settings.profile)
+    session = stored if stored and stored.server == settings.server else None
+    data: dict[str, Any] = {
+        "profile": settings.profile,
+        "profile_source": settings.profile_source,
+        "profile_exists": settings.profile_exists,
+        "server": settings.server,
+        "server_version": session.server_version if session else None,
+        "generation": session.generation if session else None,
+        "auth_method": session.auth_method if session else settings.auth_method,
+        "account": dict(session.account) if session else None,
+        "workspace": settings.workspace,
+        "access_expires_at": session.access_expires_at if session else None,
+        "connected": False,
+        "state": "not connected",
+        "error": None,
+        "settings": _settings_rows(settings),
+    }
+    if stored is not None and session is None:
+        data["error"] = (
+            f"the stored session is for {stored.server}, not the profile's server"
+        )
+    if session is not None and session.pending and not session.access_token:
+        data["state"] = "login pending (code sent)"
+
+    if offline or session is None or not session.access_token:
+        state, code = _offline_state(session)
+        if session is not None and session.access_token:
+            data["state"] = state
+            data["connected"] = None if code == 0 else False
+        return data, code
+
+    conn = Connection(
+        settings.profile, settings, store, session, make_client(settings, session)
+    )
+    try:
+        account = conn.check()
+    except DifyError as error:
+        data["error"] = error.message
+        data["state"] = "not connected" if isinstance(error, AuthError) else "error"
+        return data, error.exit_code
+    finally:
+        conn.close()
+    data.update(
+        connected=True,
+        state=CONNECTED,
+        account={key: account.get(key) for key in ("id", "email", "name")},
+        access_expires_at=conn.session.access_expires_at,
+        renewed=conn.renewed,
+    )
+    return data, 0
+
+
+def _source(settings: dict[str, Any], key: str) -> str:
+    row = settings.get(key) or {}
+    origin = row.get("origin") or row.get("source")
+    return f"  ({origin})" if origin and row.get("source") != "default" else ""
+
+
+def _render_one(data: dict[str, Any]) -> str:
+    rows = data["settings"]
+    account = data.get("account") or {}
+    who = "-"
+    if account.get("email"):
+        who = f"{account.get('name') or ''} <{account['email']}>".strip()
+    version = data.get("server_version")
+    server = data["server"]
+    if version:
+        server += f" (Dify {version}, {data.get('generation')})"
+    profile_note = "" if data["profile_exists"] else ", not saved"
+    lines = [
+        f"Profile {data['profile']} ({data['profile_source']}{profile_note})",
+        f"  Server:    {server}{_source(rows, 'server')}",
+        f"  Account:   {who}",
+        f"  Workspace: {data.get('workspace') or 'as last chosen on the server'}"
+        f"{_source(rows, 'workspace')}",
+        f"  Method:    {data.get('auth_method')}{_source(rows, 'auth_method')}",
+    ]
+    if data.get("access_expires_at") is not None:
+        lines.append(f"  Access token expires {_until(data['access_expires_at'])}")
+    state = data["state"]
+    if data.get("error"):
+        state += f": {data['error']}"
+    lines.append(f"  Status:    {state}")
+    lines.append("  Settings:")
+    for key, row in rows.items():
+        value = "-" if row["value"] is None else row["value"]
+        origin = row["origin"] or row["source"]
+        lines.append(f"    {key:<12} {value}  [{origin}]")
+    return "\n".join(lines)
+
+
+def _profile_names(store: ProfileStore, current: str) -> list[str]:
+    names = store.names()
+    return names if current in names else [*names, current]
+
+
+@click.command("status")
+@click.option("--all", "all_profiles", is_flag=True, help="Cover every profile.")
+@click.option("--offline", is_flag=True, help="Show the stored state; send no request.")
+@json_option
+def command(all_profiles: bool, offline: bool) -> None:
+    """Show who you are connected as, and whether the session works.
+
+    Exits 0 when connected, 4 when not (for --all: when any profile is not).
+    """
+    from dify_cli.connection import resolve_settings
+
+    app = app_context()
+    profiles = app.profile_store()
+    sessions = app.session_store()
+    selected = resolve_settings(profiles, app.profile)
+    if (
+        not all_profiles
+        and not selected.profile_exists
+        and selected.profile_source in ("flag", "env")
+        and sessions.load(selected.profile) is None
+    ):
+        raise profiles.unknown(selected.profile)
+
+    if all_profiles:
+        names = _profile_names(profiles, selected.profile)
+        if not names:
+            raise ConfigError(
+                "There are no profiles yet.",
+                hint="Run `dify --profile NAME connect --server URL`.",
+            )
+        every = [resolve_settings(profiles, name) for name in names]
+    else:
+        every = [selected]
+
+    results = [profile_status(s, sessions, offline=offline) for s in every]
+    codes = [code for _, code in results]
+    if all_profiles:
+        emit(
+            [data for data, _ in results],
+            lambda items: "\n\n".join(_render_one(item) for item in items),
+        )
+    else:
+        emit(results[0][0], _render_one)
+    failed = [code for code in codes if code]
+    if failed:
+        code = AuthError.exit_code if AuthError.exit_code in failed else failed[0]
+        click.get_current_context().exit(code)

@@ -1,0 +1,345 @@
+"""The console client against the fake server: versions, encodings, tokens, errors."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+from typing import TYPE_CHECKING
+
+import pytest
+
+from dify_cli.client import (
+    ConsoleClient,
+    RefreshRejected,
+    SessionRejected,
+    jwt_expiry,
+)
+from dify_cli.errors import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    NetworkError,
+    RateLimitError,
+)
+from tests.fake_dify import Fault
+
+if TYPE_CHECKING:
+    from tests.fake_dify import FakeDify
+    from tests.fake_dify.fixtures import FakeDifyFactory
+
+EMAIL = "admin@example.com"
+PASSWORD = "Passw0rd!Example"
+
+
+def client_for(fake: FakeDify, **kwargs: object) -> ConsoleClient:
+    if fake.https and "ca_bundle" not in kwargs and "verify_tls" not in kwargs:
+        kwargs["ca_bundle"] = fake.ca_bundle
+    return ConsoleClient(fake.url, **kwargs)  # type: ignore[arg-type]
+
+
+def login_body(fake: FakeDify) -> dict[str, str]:
+    sent = [r for r in fake.requests if r.path == "/console/api/login"]
+    return dict(json.loads(sent[-1].body))
+
+
+@pytest.mark.parametrize(
+    ("generation", "version", "expected"),
+    [
+        ("legacy", None, "legacy"),
+        ("legacy", "2.0.0-beta2", "legacy"),
+        ("cookie", None, "cookie"),
+        ("cookie", "1.9.2", "cookie"),
+        ("modern", None, "modern"),
+        ("modern", "1.11.2", "modern"),
+    ],
+)
+def test_probe_reads_the_version_header(
+    fake_dify: FakeDifyFactory, generation: str, version: str | None, expected: str
+) -> None:
+    fake = fake_dify(generation, version=version)
+    client = client_for(fake)
+    features = client.probe()
+    assert client.version == fake.version
+    assert client.generation == expected
+    assert features["enable_email_password_login"] is True
+
+
+@pytest.mark.parametrize("generation", ["legacy", "cookie", "modern"])
+def test_password_is_base64_exactly_on_modern_servers(
+    fake_dify: FakeDifyFactory, generation: str
+) -> None:
+    fake = fake_dify(generation)
+    client = client_for(fake)
+    client.probe()
+    creds = client.login_password(EMAIL, PASSWORD)
+    sent = login_body(fake)["password"]
+    if generation == "modern":
+        assert sent == base64.b64encode(PASSWORD.encode()).decode()
+    else:
+        assert sent == PASSWORD
+    assert creds.access_token
+    assert creds.refresh_token
+    assert (creds.csrf_token is None) == (generation == "legacy")
+    assert client.account_profile()["email"] == EMAIL
+
+
+def test_missing_version_header_falls_back_to_plain_and_the_answer_shape(
+    fake_dify: FakeDifyFactory,
+) -> None:
+    fake = fake_dify("cookie")
+    fake.version = ""
+    client = client_for(fake)
+    client.probe()
+    assert client.version is None
+    assert client.generation == "legacy"
+    client.login_password(EMAIL, PASSWORD)
+    assert login_body(fake)["password"] == PASSWORD
+    # Tokens came as cookies, so requests now carry cookies and the CSRF token.
+    assert client.generation == "cookie"
+    assert client.account_profile()["email"] == EMAIL
+
+
+def test_host_prefixed_cookies_keep_their_exact_names(
+    fake_dify: FakeDifyFactory,
+) -> None:
+    fake = fake_dify("modern", https=True)
+    client = client_for(fake)
+    client.probe()
+    creds = client.login_password(EMAIL, PASSWORD)
+    assert creds.cookie_names == {
+        "access_token": "__Host-access_token",
+        "refresh_token": "__Host-refresh_token",
+        "csrf_token": "__Host-csrf_token",
+    }
+    fake.reset_counts()
+    client.account_profile()
+    sent = fake.requests[-1]
+    cookie = sent.header("Cookie") or ""
+    assert f"__Host-access_token={creds.access_token}" in cookie
+    assert f"__Host-csrf_token={creds.csrf_token}" in cookie
+    assert sent.header("X-CSRF-Token") == creds.csrf_token
+
+
+@pytest.mark.parametrize("generation", ["legacy", "cookie", "modern"])
+def test_refresh_rotates_and_keeps_working(
+    fake_dify: FakeDifyFactory, generation: str
+) -> None:
+    fake = fake_dify(generation)
+    client = client_for(fake)
+    client.probe()
+    old = client.login_password(EMAIL, PASSWORD)
+    new = client.refresh()
+    assert new.refresh_token != old.refresh_token
+    assert client.account_profile()["email"] == EMAIL
+    client.credentials.refresh_token = old.refresh_token
+    with pytest.raises(RefreshRejected):
+        client.refresh()
+
+
+def test_expired_access_token_is_renewable(fake_dify: FakeDifyFactory) -> None:
+    fake = fake_dify("cookie")
+    client = client_for(fake)
+    client.probe()
+    client.login_password(EMAIL, PASSWORD)
+    fake.expire_access_tokens()
+    with pytest.raises(SessionRejected) as caught:
+        client.account_profile()
+    assert caught.value.renewable
+    assert caught.value.exit_code == 4
+
+
+def test_garbage_token_is_not_renewable(fake_dify: FakeDifyFactory) -> None:
+    fake = fake_dify("legacy")
+    client = client_for(fake)
+    client.probe()
+    client.credentials.access_token = "not-a-jwt"
+    with pytest.raises(SessionRejected) as caught:
+        client.account_profile()
+    assert not caught.value.renewable
+
+
+def test_jwt_expiry_reads_exp_without_verifying() -> None:
+    def part(data: dict[str, object]) -> str:
+        raw = json.dumps(data).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    token = f"{part({'alg': 'HS256'})}.{part({'exp': 1234})}.sig"
+    assert jwt_expiry(token) == 1234.0
+    assert jwt_expiry("abc") is None
+    assert jwt_expiry("a.!!!.c") is None
+    assert jwt_expiry(None) is None
+
+
+# -- login errors ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("generation", "version"),
+    [("legacy", "1.7.0"), ("legacy", "1.8.1"), ("legacy", None), ("modern", None)],
+)
+def test_wrong_password_and_unknown_email_are_auth_errors(
+    fake_dify: FakeDifyFactory, generation: str, version: str | None
+) -> None:
+    fake = fake_dify(generation, version=version)
+    client = client_for(fake)
+    client.probe()
+    with pytest.raises(AuthError, match="Wrong email or password"):
+        client.login_password(EMAIL, "wrong-password1")
+    with pytest.raises(AuthError) as caught:
+        client.login_password("nobody@example.com", "wrong-password1")
+    assert caught.value.exit_code == 4
+
+
+def test_lockout_is_reported_and_not_retried(fake_dify: FakeDifyFactory) -> None:
+    fake = fake_dify("modern")
+    client = client_for(fake)
+    client.probe()
+    for _ in range(6):
+        with pytest.raises(AuthError):
+            client.login_password(EMAIL, "wrong-password1")
+    fake.reset_counts()
+    with pytest.raises(RateLimitError, match="24 hours after 6 failures") as caught:
+        client.login_password(EMAIL, PASSWORD)
+    assert caught.value.exit_code == 7
+    assert fake.count("POST", "login") == 1
+
+
+def test_password_login_disabled_suggests_email_code(
+    fake_dify: FakeDifyFactory,
+) -> None:
+    fake = fake_dify("modern")
+    fake.features["enable_email_password_login"] = False
+    client = client_for(fake)
+    client.probe()
+    with pytest.raises(AuthError, match="Password login is disabled") as caught:
+        client.login_password(EMAIL, PASSWORD)
+    assert "--method code" in str(caught.value)
+
+
+def test_server_not_set_up(fake_dify: FakeDifyFactory) -> None:
+    fake = fake_dify("modern", setup_done=False)
+    client = client_for(fake)
+    client.probe()
+    with pytest.raises(ConfigError, match="not been set up") as caught:
+        client.login_password(EMAIL, PASSWORD)
+    assert "/install" in str(caught.value)
+
+
+def test_login_without_workspace(fake_dify: FakeDifyFactory) -> None:
+    fake = fake_dify("legacy")
+    fake.add_account("lonely@example.com", "Passw0rd!Lonely", workspaces=[])
+    client = client_for(fake)
+    client.probe()
+    with pytest.raises(ApiError, match="workspace not found"):
+        client.login_password("lonely@example.com", "Passw0rd!Lonely")
+
+
+def test_banned_account(fake_dify: FakeDifyFactory) -> None:
+    fake = fake_dify("cookie")
+    fake.add_account("banned@example.com", "Passw0rd!Banned", banned=True)
+    client = client_for(fake)
+    client.probe()
+    with pytest.raises(AuthError, match="banned"):
+        client.login_password("banned@example.com", "Passw0rd!Banned")
+
+
+def test_email_code_errors(fake_dify: FakeDifyFactory) -> None:
+    fake = fake_dify("modern")
+    client = client_for(fake)
+    client.probe()
+    token = client.send_email_code(EMAIL)
+    with pytest.raises(AuthError, match="Wrong email code"):
+        client.login_email_code(
+            EMAIL, "000000" if fake.last_code(EMAIL) != "000000" else "111111", token
+        )
+    client.login_email_code(EMAIL, fake.last_code(EMAIL), token)
+    with pytest.raises(AuthError, match="expired, was already used"):
+        client.login_email_code(EMAIL, fake.last_code(EMAIL), token)
+    client.send_email_code(EMAIL)
+    client.send_email_code(EMAIL)
+    with pytest.raises(RateLimitError, match="3 every 5 minutes"):
+        client.send_email_code(EMAIL)
+
+
+# -- transport failures ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "text"),
+    [
+        (Fault.BAD_GATEWAY_HTML, NetworkError, "does not look like a Dify API"),
+        (Fault.SERVER_ERROR, ApiError, "internal error"),
+        (Fault.TRUNCATED_JSON, NetworkError, "incomplete or invalid JSON"),
+        (Fault.RESET, NetworkError, "closed the connection"),
+    ],
+)
+def test_faults_map_to_clear_errors(
+    fake_dify: FakeDifyFactory, fault: Fault, error: type[Exception], text: str
+) -> None:
+    fake = fake_dify("modern")
+    fake.fail_next(1, fault)
+    client = client_for(fake)
+    with pytest.raises(error, match=text):
+        client.probe()
+
+
+def test_timeout(fake_dify: FakeDifyFactory) -> None:
+    fake = fake_dify("modern", timeout_hold=2.0)
+    fake.fail_next(1, Fault.TIMEOUT)
+    client = client_for(fake, timeout=0.3)
+    with pytest.raises(NetworkError, match="did not answer within 0.3 s"):
+        client.probe()
+
+
+def test_connection_refused() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = ConsoleClient(f"http://127.0.0.1:{port}")
+    with pytest.raises(NetworkError, match="connection refused"):
+        client.probe()
+
+
+def test_unknown_host() -> None:
+    client = ConsoleClient("http://dify.invalid", timeout=5)
+    with pytest.raises(NetworkError) as caught:
+        client.probe()
+    assert caught.value.exit_code == 5
+
+
+def test_untrusted_certificate_suggests_ca_bundle(fake_dify: FakeDifyFactory) -> None:
+    fake = fake_dify("modern", https=True)
+    client = ConsoleClient(fake.url)
+    with pytest.raises(NetworkError, match="not trusted") as caught:
+        client.probe()
+    assert "--ca-bundle" in str(caught.value)
+    assert "--insecure" in str(caught.value)
+
+
+def test_insecure_warns_once_on_stderr(
+    fake_dify: FakeDifyFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = fake_dify("modern", https=True)
+    client = ConsoleClient(fake.url, verify_tls=False)
+    client.probe()
+    client.probe()
+    ConsoleClient(fake.url, verify_tls=False).probe()
+    err = capsys.readouterr().err
+    assert err.count("TLS certificate verification is off") == 1
+    assert "InsecureRequestWarning" not in err
+
+
+def test_missing_ca_bundle_is_a_config_error(tmp_path: object) -> None:
+    with pytest.raises(ConfigError, match="CA bundle not found"):
+        ConsoleClient("https://dify.example.com", ca_bundle="/nonexistent/ca.pem")
+
+
+def test_web_console_page_is_not_an_api(fake_dify: FakeDifyFactory) -> None:
+    fake = fake_dify("modern")
+    fake.fail_next(1, Fault.BAD_GATEWAY_HTML, path="system-features")
+    client = client_for(fake)
+    with pytest.raises(NetworkError) as caught:
+        client.probe()
+    assert caught.value.exit_code == 5
+    assert "HTML page" in caught.value.message
