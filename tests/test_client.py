@@ -288,7 +288,7 @@ def test_timeout(fake_dify: FakeDifyFactory) -> None:
     fake = fake_dify("modern", timeout_hold=2.0)
     fake.fail_next(1, Fault.TIMEOUT)
     client = client_for(fake, timeout=0.3)
-    with pytest.raises(NetworkError, match="did not answer within 0.3 s"):
+    with pytest.raises(NetworkError, match=r"did not answer within 0\.3 s"):
         client.probe()
 
 
