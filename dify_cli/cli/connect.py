@@ -119,20 +119,18 @@ def _from_env(option: AuthOption) -> Any:
     return None
 
 
-def _render(result: ConnectResult) -> str:
-    session = result.session
-    if session is None:
-        return ""
-    account = session.account
-    who = account.get("name") or account.get("email") or "unknown account"
+def _render(data: dict[str, Any]) -> str:
+    account = data["account"]
+    who = account.get("name") or account.get("email") or "an unknown account"
     if account.get("email") and account.get("name"):
         who = f"{account['name']} <{account['email']}>"
-    version = session.server_version or "unknown version"
-    lead = "Already connected" if result.reused else "Connected"
-    lines = [f"{lead} to {result.server} (Dify {version}) as {who}."]
-    if result.workspace:
-        lines.append(f"Workspace: {result.workspace.get('name') or result.workspace}")
-    if result.reused:
+    version = data["server_version"] or "unknown version"
+    lead = "Already connected" if data["reused"] else "Connected"
+    lines = [f"{lead} to {data['server']} (Dify {version}) as {who}."]
+    if data["workspace"]:
+        workspace = data["workspace"]
+        lines.append(f"Workspace: {workspace.get('name') or workspace.get('id')}")
+    if data["reused"]:
         lines.append("Use --force to log in again.")
     return "\n".join(lines)
 

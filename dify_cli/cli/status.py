@@ -89,6 +89,10 @@ def profile_status(
 
     if offline or session is None or not session.access_token:
         state, code = _offline_state(session)
+        if code:
+            data["error"] = data["error"] or (
+                f"run `dify --profile {settings.profile} connect`"
+            )
         if session is not None and session.access_token:
             data["state"] = state
             data["connected"] = None if code == 0 else False
@@ -115,42 +119,42 @@ def profile_status(
     return data, 0
 
 
-def _source(settings: dict[str, Any], key: str) -> str:
-    row = settings.get(key) or {}
-    origin = row.get("origin") or row.get("source")
-    return f"  ({origin})" if origin and row.get("source") != "default" else ""
+def _origin(row: dict[str, Any]) -> str:
+    # A profile value's origin is the file's path, shown once in the heading.
+    if row["source"] in ("flag", "env") and row["origin"]:
+        return str(row["origin"])
+    return str(row["source"])
 
 
 def _render_one(data: dict[str, Any]) -> str:
-    rows = data["settings"]
     account = data.get("account") or {}
     who = "-"
     if account.get("email"):
         who = f"{account.get('name') or ''} <{account['email']}>".strip()
-    version = data.get("server_version")
     server = data["server"]
-    if version:
-        server += f" (Dify {version}, {data.get('generation')})"
-    profile_note = "" if data["profile_exists"] else ", not saved"
+    if data.get("server_version"):
+        server += f" (Dify {data['server_version']}, {data.get('generation')})"
+    saved = "saved" if data["profile_exists"] else "not saved"
     lines = [
-        f"Profile {data['profile']} ({data['profile_source']}{profile_note})",
-        f"  Server:    {server}{_source(rows, 'server')}",
-        f"  Account:   {who}",
-        f"  Workspace: {data.get('workspace') or 'as last chosen on the server'}"
-        f"{_source(rows, 'workspace')}",
-        f"  Method:    {data.get('auth_method')}{_source(rows, 'auth_method')}",
+        f"Profile {data['profile']} (from {data['profile_source']}; {saved})",
+        f"  Server:     {server}",
+        f"  Account:    {who}",
+        f"  Workspace:  {data.get('workspace') or 'as last chosen on the server'}",
+        f"  Method:     {data.get('auth_method')}",
     ]
     if data.get("access_expires_at") is not None:
-        lines.append(f"  Access token expires {_until(data['access_expires_at'])}")
+        renewed = " (renewed just now)" if data.get("renewed") else ""
+        lines.append(
+            f"  Access:     expires {_until(data['access_expires_at'])}{renewed}"
+        )
     state = data["state"]
     if data.get("error"):
         state += f": {data['error']}"
-    lines.append(f"  Status:    {state}")
+    lines.append(f"  Status:     {state}")
     lines.append("  Settings:")
-    for key, row in rows.items():
+    for key, row in data["settings"].items():
         value = "-" if row["value"] is None else row["value"]
-        origin = row["origin"] or row["source"]
-        lines.append(f"    {key:<12} {value}  [{origin}]")
+        lines.append(f"    {key:<12} {value!s:<32} {_origin(row)}")
     return "\n".join(lines)
 
 
