@@ -84,12 +84,11 @@ class KeySpec:
             raise ConfigError(f"{self.name} must be true or false, not {raw!r}.")
         if self.kind == "float":
             try:
-                number = float(text)
-            except ValueError:
+                return self.check(float(text))
+            except (ValueError, ConfigError):
                 raise ConfigError(
                     f"{self.name} must be a number greater than 0, not {raw!r}."
                 ) from None
-            return self.check(number)
         if self.kind == "path" and text:
             path = Path(text).expanduser()
             return str(path if path.is_absolute() else path.absolute())

@@ -1,0 +1,343 @@
+"""`dify profile`: list, show, add and edit the named profiles."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from dify_cli.cli.context import app_context
+from dify_cli.cli.output import emit, json_option, message, warn
+from dify_cli.profiles import CORE_KEYS, all_keys, plugin_keys, unknown_key_error
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from dify_cli.profiles import ProfileStore
+    from dify_cli.settings import Settings
+
+F = TypeVar("F", bound="Callable[..., Any]")
+
+_SETTING_OPTIONS = (
+    click.option("--server", metavar="URL", help="Root URL of the Dify server."),
+    click.option(
+        "--auth-method",
+        metavar="METHOD",
+        help="How to log in: password, code or token (plugins add more).",
+    ),
+    click.option("--email", metavar="EMAIL", help="Account email used to log in."),
+    click.option(
+        "--verify-tls/--no-verify-tls",
+        default=None,
+        help="Check the server's TLS certificate.",
+    ),
+    click.option(
+        "--ca-bundle", metavar="PATH", help="PEM file of CA certificates to trust."
+    ),
+    click.option(
+        "--timeout", metavar="SECONDS", help="Seconds to wait for the server."
+    ),
+    click.option(
+        "--workspace", metavar="NAME", help="Workspace to switch to after login."
+    ),
+)
+
+
+def _setting_options(func: F) -> F:
+    for option in reversed(_SETTING_OPTIONS):
+        func = option(func)
+    return func
+
+
+def _given(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The setting options the user actually passed."""
+    return {key: options[key] for key in CORE_KEYS if options.get(key) is not None}
+
+
+def _typed(given: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        key: CORE_KEYS[key].parse(value)
+        if isinstance(value, str)
+        else CORE_KEYS[key].check(value)
+        for key, value in given.items()
+    }
+
+
+def _shown(value: Any) -> str:
+    """A value written the way it would appear in profiles.toml."""
+    if value is None:
+        return "(not set)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _table(rows: Sequence[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = []
+    for row in rows:
+        cells = [
+            cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)
+        ]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines)
+
+
+def _nothing(_: Any) -> str:
+    # Edits report on stderr; stdout carries a result only under --json.
+    return ""
+
+
+def _warn_missing_ca_bundle(values: Mapping[str, Any]) -> None:
+    ca_bundle = values.get("ca_bundle")
+    if ca_bundle and not Path(ca_bundle).is_file():
+        warn(f"{ca_bundle} does not exist yet; connecting will fail until it does.")
+
+
+@click.group()
+def command() -> None:
+    """List, show, add and edit named profiles.
+
+    A profile holds one environment's settings (server, login method, email,
+    TLS options); secrets are kept apart in the session store.
+    """
+
+
+@command.command("list")
+@json_option
+def list_profiles() -> None:
+    """List the profiles; the default one is marked with *."""
+    store = app_context().profile_store()
+    default = store.default_name()
+    data = [
+        {"name": name, "default": name == default, "settings": store.get(name) or {}}
+        for name in store.names()
+    ]
+    if not data and not app_context().json:
+        message("No profiles yet. Add one with `dify profile add NAME --server URL`.")
+        return
+
+    def render(rows: list[dict[str, Any]]) -> str:
+        return _table(
+            [
+                (
+                    "*" if row["default"] else " ",
+                    row["name"],
+                    row["settings"].get("server", "-"),
+                    "(default)" if row["default"] else "",
+                )
+                for row in rows
+            ]
+        )
+
+    emit(data, render)
+
+
+def _show_stored(store: ProfileStore, name: str) -> None:
+    settings = store.require(name)
+    data = {
+        "name": name,
+        "default": store.default_name() == name,
+        "settings": settings,
+    }
+
+    def render(info: dict[str, Any]) -> str:
+        title = info["name"] + (" (default)" if info["default"] else "")
+        lines = [f"  {key} = {_shown(value)}" for key, value in settings.items()]
+        return "\n".join([title, *lines]) if lines else f"{title}\n  (no settings)"
+
+    emit(data, render)
+
+
+def _describe(source: str, origin: str | None, settings: Settings) -> str:
+    if source == "flag":
+        return origin or "flag"
+    if source == "env":
+        return f"env {origin}"
+    if source == "profile":
+        return f"profile {settings.profile} ({origin})"
+    return "default"
+
+
+def _show_resolved(
+    store: ProfileStore, name: str | None, flags: Mapping[str, Any]
+) -> None:
+    from dify_cli.settings import resolve
+
+    ctx = app_context()
+    settings = resolve(
+        store,
+        name or ctx.profile,
+        flags,
+        env=os.environ,
+        extra_keys=plugin_keys(),
+    )
+    if not settings.profile_exists:
+        if settings.profile_source != "default":
+            raise store.unknown(settings.profile)
+        warn(
+            f"there is no profile {settings.profile!r}; "
+            "showing the environment and built-in defaults."
+        )
+    profile_origin = "NAME argument" if name else settings.profile_origin
+    data = {
+        "profile": {
+            "name": settings.profile,
+            "source": settings.profile_source,
+            "origin": profile_origin,
+            "exists": settings.profile_exists,
+        },
+        "settings": {
+            key: {"value": s.value, "source": s.source, "origin": s.origin}
+            for key, s in settings.values.items()
+        },
+    }
+
+    def render(_: Any) -> str:
+        chosen_by = {
+            "flag": profile_origin or "flag",
+            "env": f"env {profile_origin}",
+            "profile": profile_origin or "default_profile",
+            "default": "default",
+        }[settings.profile_source]
+        rows = [("profile", settings.profile, chosen_by)]
+        rows += [
+            (key, _shown(s.value), _describe(s.source, s.origin, settings))
+            for key, s in settings.values.items()
+        ]
+        return _table(rows)
+
+    emit(data, render)
+
+
+@command.command("show")
+@click.argument("name", required=False)
+@click.option(
+    "--resolved",
+    is_flag=True,
+    help="Show every effective setting and where it comes from.",
+)
+@_setting_options
+@json_option
+def show(name: str | None, resolved: bool, **options: Any) -> None:
+    """Show a profile's stored settings (default: the selected profile).
+
+    With --resolved, show what a command would use: each setting from a flag,
+    an environment variable, the profile or the built-in default. The setting
+    options preview the effect of passing them to a command.
+    """
+    from dify_cli.settings import select_profile
+
+    store = app_context().profile_store()
+    given = _given(options)
+    if resolved:
+        _show_resolved(store, name, given)
+        return
+    if given:
+        raise click.UsageError("Setting options only apply with --resolved.")
+    if name is None:
+        name, _ = select_profile(app_context().profile, store, os.environ)
+    _show_stored(store, name)
+
+
+@command.command("add")
+@click.argument("name")
+@_setting_options
+@json_option
+def add(name: str, **options: Any) -> None:
+    """Create profile NAME with the given settings."""
+    store = app_context().profile_store()
+    values = _typed(_given(options))
+    store.add(name, values)
+    made_default = store.default_name() is None and store.names() == [name]
+    if made_default:
+        store.use(name)
+    _warn_missing_ca_bundle(values)
+    note = " and made it the default" if made_default else ""
+    message(f"Added profile {name!r}{note}.")
+    emit({"name": name, "default": made_default, "settings": store.get(name)}, _nothing)
+
+
+@command.command("set")
+@click.argument("name")
+@click.argument("key")
+@click.argument("value")
+@json_option
+def set_key(name: str, key: str, value: str) -> None:
+    """Set KEY of profile NAME to VALUE.
+
+    Keys: server, auth_method, email, verify_tls, ca_bundle, timeout, workspace,
+    and any key an installed auth method declares.
+    """
+    store = app_context().profile_store()
+    store.require(name)
+    keys = all_keys()
+    if key not in keys:
+        raise unknown_key_error(key, keys)
+    typed = keys[key].parse(value)
+    store.update(name, {key: typed}, create=False)
+    _warn_missing_ca_bundle({key: typed} if keys[key].kind == "path" else {})
+    message(f"Set {key} = {_shown(typed)} in profile {name!r}.")
+    emit({"name": name, "key": key, "value": typed}, _nothing)
+
+
+@command.command("unset")
+@click.argument("name")
+@click.argument("key")
+@json_option
+def unset(name: str, key: str) -> None:
+    """Remove KEY from profile NAME, so the default or environment applies."""
+    store = app_context().profile_store()
+    stored = store.require(name)
+    keys = all_keys()
+    if key not in keys and key not in stored:
+        raise unknown_key_error(key, keys)
+    removed = store.unset(name, key)
+    if removed:
+        message(f"Removed {key} from profile {name!r}.")
+    else:
+        message(f"Profile {name!r} has no {key} set; nothing to remove.")
+    emit({"name": name, "key": key, "removed": removed}, _nothing)
+
+
+@command.command("rename")
+@click.argument("old")
+@click.argument("new")
+@json_option
+def rename(old: str, new: str) -> None:
+    """Rename profile OLD to NEW, with its stored session."""
+    ctx = app_context()
+    ctx.profile_store().rename(old, new)
+    ctx.session_store().rename(old, new)
+    message(f"Renamed profile {old!r} to {new!r}.")
+    emit({"old": old, "new": new}, _nothing)
+
+
+@command.command("remove")
+@click.argument("name")
+@json_option
+def remove(name: str) -> None:
+    """Delete profile NAME and its stored session."""
+    ctx = app_context()
+    ctx.profile_store().remove(name)
+    had_session = ctx.session_store().delete(name)
+    also = " and its stored session" if had_session else ""
+    message(f"Removed profile {name!r}{also}.")
+    emit({"name": name, "session_deleted": had_session}, _nothing)
+
+
+@command.command("use")
+@click.argument("name")
+@json_option
+def use(name: str) -> None:
+    """Make NAME the default profile."""
+    app_context().profile_store().use(name)
+    message(f"Profile {name!r} is now the default.")
+    emit({"default_profile": name}, _nothing)
