@@ -319,7 +319,11 @@ class FakeDify:
             )
 
     def expire_access_tokens(self) -> None:
-        """Every access and CSRF token issued so far now answers as expired."""
+        """Every access and CSRF token issued so far now answers as expired.
+
+        Tokens are plain JWTs: one issued again for the same account within the
+        same second is the same string, and is live again.
+        """
         with self._lock:
             self.issuer.expire_all()
 
