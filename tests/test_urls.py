@@ -1,0 +1,101 @@
+"""Server URL checks: what is accepted, how it is normalised, and what is refused."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dify_cli.errors import ConfigError
+from dify_cli.urls import normalize_server_url
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://dify.example.com", "https://dify.example.com"),
+        ("https://dify.example.com/", "https://dify.example.com"),
+        ("https://dify.example.com//", "https://dify.example.com"),
+        ("https://dify.example.com/console/api", "https://dify.example.com"),
+        ("https://dify.example.com/console/api/", "https://dify.example.com"),
+        ("HTTPS://Dify.Example.COM", "https://dify.example.com"),
+        ("http://localhost:5001", "http://localhost:5001"),
+        ("http://127.0.0.1/console/api", "http://127.0.0.1"),
+        ("http://[::1]:8080/", "http://[::1]:8080"),
+        ("  https://dify.example.com  ", "https://dify.example.com"),
+        ("https://bücher.example", "https://xn--bcher-kva.example"),
+    ],
+)
+def test_normalises(raw: str, expected: str) -> None:
+    assert normalize_server_url(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ("", "empty"),
+        ("dify.example.com", "no scheme"),
+        ("localhost:5001", "no scheme"),
+        ("https://dify example.com", "spaces"),
+        ("https://dify.example.com/apps", "path '/apps'"),
+        ("https://dify.example.com/console", "give the server root"),
+        ("https://x/console/api/console/api", "path"),
+        ("ftp://dify.example.com", "only http and https"),
+        ("https://dify.example.com?x=1", "query"),
+        ("https://", "no host"),
+        ("https://dify.example.com:99999", "port"),
+        ("https://dify.example.com:abc", "port"),
+        ("http://[::1", "not a valid URL"),
+        ("https://exa$mple.com", "host name"),
+    ],
+)
+def test_refuses(raw: str, says: str) -> None:
+    with pytest.raises(ConfigError, match="(?i)" + says.replace("?", r"\?")):
+        normalize_server_url(raw)
+
+
+def test_never_echoes_a_password() -> None:
+    with pytest.raises(ConfigError) as caught:
+        normalize_server_url("https://admin:hunter2@dify.example.com")
+    assert "hunter2" not in str(caught.value)
+
+
+def test_error_is_one_line_for_any_input() -> None:
+    with pytest.raises(ConfigError) as caught:
+        normalize_server_url("https://a\nb/" + "x" * 500)
+    assert "\n" not in str(caught.value)
+    assert len(str(caught.value)) < 300
+
+
+def _check(raw: str) -> None:
+    try:
+        once = normalize_server_url(raw)
+    except ConfigError as error:
+        assert "\n" not in str(error)
+        return
+    assert normalize_server_url(once) == once
+    assert once.startswith(("http://", "https://"))
+
+
+@given(st.text())
+def test_arbitrary_text_never_crashes_and_is_idempotent(raw: str) -> None:
+    _check(raw)
+
+
+_hosts = st.one_of(
+    st.from_regex(r"[A-Za-z0-9][A-Za-z0-9.-]{0,20}", fullmatch=True),
+    st.just("[::1]"),
+    st.text(min_size=1, max_size=12),
+)
+_url_like = st.builds(
+    lambda scheme, host, port, suffix: f"{scheme}://{host}{port}{suffix}",
+    st.sampled_from(["http", "https", "HTTP", "ftp", ""]),
+    _hosts,
+    st.sampled_from(["", ":80", ":0", ":65536", ":x", ":"]),
+    st.sampled_from(["", "/", "/console/api", "/console/api/", "/x", "?a", "#f"]),
+)
+
+
+@given(_url_like)
+def test_url_like_text_is_idempotent(raw: str) -> None:
+    _check(raw)
