@@ -67,7 +67,9 @@ def _number_or_none(data: Mapping[str, Any], key: str) -> float | None:
 
 
 def _str_map(data: Mapping[str, Any], key: str) -> dict[str, str]:
-    value = data.get(key) or {}
+    value = data.get(key, {})
+    if value is None:
+        return {}
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
@@ -114,7 +116,9 @@ class Session:
             if not isinstance(value, str):
                 raise ValueError(f"{key} must be a string")
             required[key] = value
-        pending = data.get("pending") or {}
+        pending = data.get("pending", {})
+        if pending is None:
+            pending = {}
         if not isinstance(pending, dict):
             raise ValueError("pending must be an object")
         unknown = set(data) - {f.name for f in fields(cls)}
