@@ -346,11 +346,12 @@ def _set_key(table: Any, key: str, value: Any) -> None:
     table.value._insert_at(end, key, tomlkit.item(value))
 
 
-def _rename_in_place(profiles: Table, old: str, new: str) -> Table | None:
+def _rename_in_place(profiles: Any, old: str, new: str) -> Table | None:
     """A copy of the profiles table with ``old`` renamed, keeping its position."""
     import tomlkit
+    from tomlkit.items import Table
 
-    if not profiles.is_super_table():
+    if not isinstance(profiles, Table) or not profiles.is_super_table():
         return None
     renamed = tomlkit.table(is_super_table=True)
     # In parsing mode tomlkit appends items as they are, adding no blank lines.
