@@ -1,0 +1,663 @@
+"""`dify connect`: every built-in method against every server generation, reuse,
+--force, what is saved, and how each bad input is reported."""
+
+from __future__ import annotations
+
+import socket
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from dify_cli.client import ConsoleClient
+from dify_cli.sessions import SessionStore
+from tests.fake_dify import Fault
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.conftest import DifyRunner, Result
+    from tests.fake_dify import FakeDify
+    from tests.fake_dify.fixtures import FakeDifyFactory
+
+EMAIL = "admin@example.com"
+PASSWORD = "Passw0rd!Example"
+
+SETUPS: dict[str, dict[str, Any]] = {
+    "legacy": {"generation": "legacy"},
+    "cookie": {"generation": "cookie"},
+    "modern": {"generation": "modern"},
+    "modern-https": {"generation": "modern", "https": True},
+    "cloud": {"generation": "modern", "cloud": True},
+}
+
+
+@pytest.fixture(params=["in-process", "subprocess"])
+def run(
+    request: pytest.FixtureRequest, dify: DifyRunner, dify_proc: DifyRunner
+) -> DifyRunner:
+    """`dify` run in-process and as a real subprocess."""
+    return dify if request.param == "in-process" else dify_proc
+
+
+def server_args(fake: FakeDify) -> list[str]:
+    args = ["--server", fake.url]
+    if fake.https:
+        args += ["--ca-bundle", str(fake.ca_bundle)]
+    return args
+
+
+def password_connect(
+    run: DifyRunner, fake: FakeDify, *extra: str, **kwargs: Any
+) -> Result:
+    return run(
+        "connect",
+        *server_args(fake),
+        "--email",
+        EMAIL,
+        "--password-stdin",
+        *extra,
+        input=PASSWORD + "\n",
+        **kwargs,
+    )
+
+
+def sessions(config_dir: Path) -> SessionStore:
+    return SessionStore(config_dir / "sessions")
+
+
+def browser_tokens(fake: FakeDify) -> dict[str, str]:
+    """Tokens as a user would copy them from a logged-in browser."""
+    client = ConsoleClient(fake.url, ca_bundle=fake.ca_bundle)
+    client.probe()
+    creds = client.login_password(EMAIL, PASSWORD)
+    tokens = {"DIFY_ACCESS_TOKEN": str(creds.access_token)}
+    if creds.csrf_token:
+        tokens["DIFY_CSRF_TOKEN"] = creds.csrf_token
+    if creds.refresh_token:
+        tokens["DIFY_REFRESH_TOKEN"] = creds.refresh_token
+    return tokens
+
+
+# -- every method, every generation, in-process and as a subprocess ----------
+
+
+@pytest.mark.parametrize("setup", SETUPS)
+def test_password_login(
+    fake_dify: FakeDifyFactory, run: DifyRunner, config_dir: Path, setup: str
+) -> None:
+    fake = fake_dify(**SETUPS[setup])
+    result = password_connect(run, fake)
+    assert result.exit_code == 0, result.output
+    assert f"Connected to {fake.url} (Dify {fake.version})" in result.stdout
+    assert "Admin <admin@example.com>" in result.stdout
+    assert fake.counts == {
+        "GET /console/api/system-features": 1,
+        "POST /console/api/login": 1,
+        "GET /console/api/account/profile": 1,
+    }
+    session = sessions(config_dir).load("default")
+    assert session is not None
+    assert session.server == fake.url
+    assert session.server_version == fake.version
+    assert session.generation == fake.generation
+    assert session.account["email"] == EMAIL
+    assert session.access_expires_at is not None
+    if fake.https:
+        assert session.cookie_names["access_token"] == "__Host-access_token"
+
+    fake.reset_counts()
+    status = run("status")
+    assert status.exit_code == 0, status.output
+    assert fake.counts == {"GET /console/api/account/profile": 1}
+
+
+@pytest.mark.parametrize("setup", SETUPS)
+def test_email_code_login_in_two_steps(
+    fake_dify: FakeDifyFactory, run: DifyRunner, config_dir: Path, setup: str
+) -> None:
+    fake = fake_dify(**SETUPS[setup])
+    sent = run(
+        "connect", *server_args(fake), "--method", "code", "--email", EMAIL,
+        "--send-only",
+    )  # fmt: skip
+    assert sent.exit_code == 0, sent.output
+    assert "code was sent to admin@example.com" in sent.stderr
+    assert "--code CODE" in sent.stderr
+    assert fake.count("POST", "email-code-login") == 1
+    pending = sessions(config_dir).load("default")
+    assert pending is not None
+    assert pending.pending["method"] == "code"
+    assert pending.access_token is None
+
+    done = run(
+        "connect", *server_args(fake), "--method", "code", "--email", EMAIL,
+        "--code", fake.last_code(EMAIL),
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "Admin <admin@example.com>" in done.stdout
+    assert fake.count("POST", "email-code-login") == 1
+    assert fake.count("POST", "email-code-login/validity") == 1
+    session = sessions(config_dir).load("default")
+    assert session is not None
+    assert session.access_token
+    assert session.pending == {}
+    assert session.auth_method == "code"
+
+
+@pytest.mark.parametrize("setup", SETUPS)
+def test_token_login(
+    fake_dify: FakeDifyFactory, run: DifyRunner, config_dir: Path, setup: str
+) -> None:
+    fake = fake_dify(**SETUPS[setup])
+    tokens = browser_tokens(fake)
+    fake.reset_counts()
+    result = run("connect", *server_args(fake), "--method", "token", extra_env=tokens)
+    assert result.exit_code == 0, result.output
+    assert "Admin <admin@example.com>" in result.stdout
+    assert fake.counts == {
+        "GET /console/api/system-features": 1,
+        "GET /console/api/account/profile": 1,
+    }
+    session = sessions(config_dir).load("default")
+    assert session is not None
+    assert session.auth_method == "token"
+    assert session.access_token == tokens["DIFY_ACCESS_TOKEN"]
+
+    # The stored refresh token renews the pasted session.
+    fake.expire_access_tokens()
+    fake.reset_counts()
+    status = run("status")
+    assert status.exit_code == 0, status.output
+    assert fake.count("POST", "refresh-token") == 1
+
+
+def test_token_options_on_the_command_line(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("cookie")
+    tokens = browser_tokens(fake)
+    result = dify(
+        "connect", "--server", fake.url, "--method", "token",
+        "--access-token", tokens["DIFY_ACCESS_TOKEN"],
+        "--csrf-token", tokens["DIFY_CSRF_TOKEN"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+
+def test_token_without_csrf_on_a_cookie_server(
+    fake_dify: FakeDifyFactory, dify_proc: DifyRunner
+) -> None:
+    fake = fake_dify("modern")
+    tokens = browser_tokens(fake)
+    del tokens["DIFY_CSRF_TOKEN"]
+    result = dify_proc(
+        "connect", "--server", fake.url, "--method", "token", extra_env=tokens
+    )
+    assert result.exit_code == 2
+    assert "csrf" in result.stderr.lower()
+    assert "Traceback" not in result.stderr
+
+
+def test_token_the_server_rejects(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    fake = fake_dify("legacy")
+    result = dify(
+        "connect", "--server", fake.url, "--method", "token",
+        "--access-token", "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjoieCJ9.bm9wZQ",
+    )  # fmt: skip
+    assert result.exit_code == 4
+    assert "refused the new session" in result.stderr
+    assert sessions(config_dir).load("default") is None
+
+
+def test_expired_pasted_token_is_renewed_first(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("modern", access_ttl=1)
+    tokens = browser_tokens(fake)
+    import time
+
+    time.sleep(1.2)
+    result = dify(
+        "connect", "--server", fake.url, "--method", "token", extra_env=tokens
+    )
+    assert result.exit_code == 0, result.output
+    assert fake.count("POST", "refresh-token") == 1
+
+
+# -- reuse, --force, what gets saved -----------------------------------------
+
+
+def test_reuse_costs_one_request(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
+    fake = fake_dify("modern")
+    assert password_connect(dify, fake).exit_code == 0
+    fake.reset_counts()
+    again = dify("connect")
+    assert again.exit_code == 0, again.output
+    assert "Already connected" in again.stdout
+    assert fake.counts == {"GET /console/api/account/profile": 1}
+
+
+def test_force_logs_in_again(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    fake = fake_dify("cookie")
+    assert password_connect(dify, fake).exit_code == 0
+    first = sessions(config_dir).load("default")
+    fake.reset_counts()
+    again = password_connect(dify, fake, "--force")
+    assert again.exit_code == 0, again.output
+    assert "Already" not in again.stdout
+    assert fake.count("POST", "login") == 1
+    second = sessions(config_dir).load("default")
+    assert first is not None
+    assert second is not None
+    assert second.refresh_token != first.refresh_token
+
+
+def test_reuse_logs_in_when_the_session_is_dead(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("legacy")
+    assert password_connect(dify, fake).exit_code == 0
+    fake.refresh_tokens.revoke_latest(fake.account.id)
+    fake.expire_access_tokens()
+    fake.reset_counts()
+    again = password_connect(dify, fake)
+    assert again.exit_code == 0, again.output
+    assert "Connected to" in again.stdout
+    assert fake.count("POST", "login") == 1
+
+
+def test_saves_server_method_and_email_into_the_profile(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    fake = fake_dify("modern", https=True)
+    result = password_connect(dify, fake, "--json")
+    assert result.exit_code == 0, result.output
+    text = (config_dir / "profiles.toml").read_text()
+    assert f'server = "{fake.url}"' in text
+    assert 'auth_method = "password"' in text
+    assert f'email = "{EMAIL}"' in text
+    assert "ca_bundle" in text
+    assert PASSWORD not in text
+    # The saved profile is enough for the next commands.
+    assert dify("status").exit_code == 0
+
+
+def test_json_output(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
+    import json
+
+    fake = fake_dify("legacy")
+    result = password_connect(dify, fake, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["server"] == fake.url
+    assert data["server_version"] == "1.9.1"
+    assert data["generation"] == "legacy"
+    assert data["account"]["email"] == EMAIL
+    assert data["reused"] is False
+
+
+def test_no_save_leaves_profiles_alone(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    fake = fake_dify("modern")
+    result = password_connect(dify, fake, "--no-save")
+    assert result.exit_code == 0, result.output
+    assert not (config_dir / "profiles.toml").exists()
+    assert sessions(config_dir).load("default") is not None
+
+
+def test_named_profile_is_created(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    fake = fake_dify("modern")
+    result = dify(
+        "--profile", "staging", "connect", "--server", fake.url,
+        "--email", EMAIL, "--password-stdin", input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "[profiles.staging]" in (config_dir / "profiles.toml").read_text()
+    assert sessions(config_dir).load("staging") is not None
+    assert sessions(config_dir).load("default") is None
+
+
+def test_environment_supplies_server_email_and_password(
+    fake_dify: FakeDifyFactory, dify_proc: DifyRunner
+) -> None:
+    fake = fake_dify("cookie")
+    result = dify_proc(
+        "connect",
+        extra_env={
+            "PSDIFY_URL": fake.url,
+            "DIFY_EMAIL": EMAIL,
+            "PSDIFY_PASSWORD": PASSWORD,
+        },
+    )
+    assert result.exit_code == 0, result.output
+    assert "Connected to" in result.stdout
+
+
+def test_dify_password_wins_over_psdify_password(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("legacy")
+    result = dify(
+        "connect", "--server", fake.url, "--email", EMAIL,
+        extra_env={"DIFY_PASSWORD": PASSWORD, "PSDIFY_PASSWORD": "wrong-one1"},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+
+def test_password_option_works_with_a_warning(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("modern")
+    result = dify(
+        "connect", "--server", fake.url, "--email", EMAIL, "--password", PASSWORD
+    )
+    assert result.exit_code == 0, result.output
+    assert "visible to other local users" in result.stderr
+    assert PASSWORD not in result.output
+
+
+def test_workspace_by_name_is_switched_to(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("modern")
+    team = fake.add_workspace(fake.account, "Team B")
+    result = password_connect(dify, fake, extra_env={"DIFY_WORKSPACE": "Team B"})
+    assert result.exit_code == 0, result.output
+    assert "Workspace: Team B" in result.stdout
+    assert fake.count("GET", "workspaces") == 1
+    assert fake.count("POST", "workspaces/switch") == 1
+    assert fake.account.current_workspace_id == team["id"]
+
+
+def test_workspace_by_id_is_switched_to(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("legacy")
+    team = fake.add_workspace(fake.account, "Team C")
+    result = password_connect(dify, fake, extra_env={"DIFY_WORKSPACE": team["id"]})
+    assert result.exit_code == 0, result.output
+    assert fake.count("GET", "workspaces") == 0
+    assert fake.account.current_workspace_id == team["id"]
+
+
+def test_unknown_workspace_keeps_the_login(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    fake = fake_dify("modern")
+    result = password_connect(dify, fake, extra_env={"DIFY_WORKSPACE": "Nope"})
+    assert result.exit_code == 3
+    assert "No workspace named 'Nope'" in result.stderr
+    assert sessions(config_dir).load("default") is not None
+    assert (config_dir / "profiles.toml").exists()
+
+
+def test_help_lists_methods_and_their_options(dify: DifyRunner) -> None:
+    result = dify("connect", "--help")
+    assert result.exit_code == 0
+    for text in (
+        "--password-stdin",
+        "--code",
+        "--send-only",
+        "--access-token",
+        "--csrf-token",
+        "--refresh-token",
+        "DIFY_PASSWORD",
+        "password ",
+        "A 6-digit code",
+    ):
+        assert text in result.stdout
+
+
+# -- bad input: one line, the right exit code, nothing changed ---------------
+
+
+def assert_one_clear_line(result: Result, code: int, text: str) -> None:
+    assert result.exit_code == code, result.output
+    assert text in result.stderr
+    assert "Traceback" not in result.output
+    assert result.stderr.startswith("Error: ")
+
+
+def test_wrong_password_keeps_the_old_session_and_profile(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    fake = fake_dify("modern")
+    assert password_connect(dify, fake).exit_code == 0
+    session_file = sessions(config_dir).path_for("default")
+    before = session_file.read_bytes(), (config_dir / "profiles.toml").read_bytes()
+    result = dify(
+        "connect", "--force", "--email", "other@example.com", "--password-stdin",
+        input="wrong-password1\n",
+    )  # fmt: skip
+    assert_one_clear_line(result, 4, "Wrong email or password")
+    after = session_file.read_bytes(), (config_dir / "profiles.toml").read_bytes()
+    assert after == before
+
+
+def test_lockout(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
+    fake = fake_dify("modern")
+    for _ in range(6):
+        bad = dify(
+            "connect", "--server", fake.url, "--email", EMAIL, "--password-stdin",
+            input="wrong-password1\n",
+        )  # fmt: skip
+        assert bad.exit_code == 4
+    fake.reset_counts()
+    result = password_connect(dify, fake)
+    assert_one_clear_line(result, 7, "locks an email for 24 hours after 6 failures")
+    assert fake.count("POST", "login") == 1
+
+
+def test_email_code_send_limit(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
+    fake = fake_dify("modern")
+    args = ["connect", "--server", fake.url, "--method", "code", "--email", EMAIL]
+    for _ in range(3):
+        assert dify(*args, "--send-only").exit_code == 0
+    assert_one_clear_line(dify(*args, "--send-only"), 7, "3 every 5 minutes")
+
+
+def test_wrong_code_keeps_the_pending_code(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("cookie")
+    args = ["connect", "--server", fake.url, "--method", "code", "--email", EMAIL]
+    assert dify(*args, "--send-only").exit_code == 0
+    right = fake.last_code(EMAIL)
+    wrong = "000000" if right != "000000" else "111111"
+    assert_one_clear_line(dify(*args, "--code", wrong), 4, "Wrong email code")
+    assert dify(*args, "--code", right).exit_code == 0
+
+
+def test_expired_code(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
+    fake = fake_dify("modern", email_code_ttl=0.2)
+    args = ["connect", "--server", fake.url, "--method", "code", "--email", EMAIL]
+    assert dify(*args, "--send-only").exit_code == 0
+    import time
+
+    time.sleep(0.3)
+    result = dify(*args, "--code", fake.last_code(EMAIL))
+    assert_one_clear_line(result, 4, "expired")
+
+
+def test_code_without_a_pending_send(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("modern")
+    result = dify(
+        "connect", "--server", fake.url, "--method", "code", "--email", EMAIL,
+        "--code", "123456",
+    )  # fmt: skip
+    assert_one_clear_line(result, 2, "No code is waiting")
+    assert fake.count("POST", "email-code-login/validity") == 0
+
+
+def test_code_must_be_six_digits(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
+    fake = fake_dify("modern")
+    args = ["connect", "--server", fake.url, "--method", "code", "--email", EMAIL]
+    assert dify(*args, "--send-only").exit_code == 0
+    assert_one_clear_line(dify(*args, "--code", "12ab"), 2, "6 digits")
+
+
+def test_email_code_for_a_new_cloud_account(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("modern", cloud=True)
+    email = "newcomer@example.com"
+    args = ["connect", "--server", fake.url, "--method", "code", "--email", email]
+    assert dify(*args, "--send-only").exit_code == 0
+    result = dify(*args, "--code", fake.last_code(email))
+    assert result.exit_code == 0, result.output
+    assert email in result.stdout
+
+
+def test_password_login_disabled(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
+    fake = fake_dify("modern")
+    fake.features["enable_email_password_login"] = False
+    result = password_connect(dify, fake)
+    assert_one_clear_line(result, 4, "Password login is disabled")
+    assert "--method code" in result.stderr
+
+
+def test_server_not_set_up(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
+    fake = fake_dify("cookie", setup_done=False)
+    result = password_connect(dify, fake)
+    assert_one_clear_line(result, 3, "has not been set up yet")
+    assert "web console" in result.stderr
+
+
+def test_account_without_workspace(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    fake = fake_dify("modern")
+    fake.add_account("lonely@example.com", "Passw0rd!Lonely", workspaces=[])
+    result = dify(
+        "connect", "--server", fake.url, "--email", "lonely@example.com",
+        "--password-stdin", input="Passw0rd!Lonely\n",
+    )  # fmt: skip
+    assert_one_clear_line(result, 1, "workspace not found")
+    assert sessions(config_dir).load("default") is None
+    assert not (config_dir / "profiles.toml").exists()
+
+
+def test_banned_account(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
+    fake = fake_dify("legacy")
+    fake.add_account("gone@example.com", "Passw0rd!Gone1", banned=True)
+    result = dify(
+        "connect", "--server", fake.url, "--email", "gone@example.com",
+        "--password-stdin", input="Passw0rd!Gone1\n",
+    )  # fmt: skip
+    assert_one_clear_line(result, 4, "banned")
+
+
+def test_unreachable_server(dify_proc: DifyRunner) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = dify_proc(
+        "connect", "--server", f"http://127.0.0.1:{port}", "--email", EMAIL,
+        "--password-stdin", input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert_one_clear_line(result, 5, "connection refused")
+
+
+def test_timeout(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
+    fake = fake_dify("modern", timeout_hold=3)
+    fake.fail_next(1, Fault.TIMEOUT)
+    result = password_connect(dify, fake, extra_env={"DIFY_TIMEOUT": "0.3"})
+    assert_one_clear_line(result, 5, "did not answer within 0.3 s")
+
+
+def test_untrusted_certificate(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
+    fake = fake_dify("modern", https=True)
+    result = dify(
+        "connect", "--server", fake.url, "--email", EMAIL, "--password-stdin",
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert_one_clear_line(result, 5, "certificate is not trusted")
+    assert "--ca-bundle" in result.stderr
+    assert "--insecure" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "extra_env",
+    [{}, {"DIFY_INSECURE": "1"}, {"PSDIFY_DISABLE_SSL_VERIFICATION": "true"}],
+)
+def test_insecure_turns_verification_off_with_one_warning(
+    fake_dify: FakeDifyFactory, dify_proc: DifyRunner, extra_env: dict[str, str]
+) -> None:
+    fake = fake_dify("modern", https=True)
+    args = ["--insecure"] if not extra_env else []
+    result = dify_proc(
+        "connect", "--server", fake.url, "--email", EMAIL, "--password-stdin",
+        *args, input=PASSWORD + "\n", extra_env=extra_env,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("TLS certificate verification is off") == 1
+    assert "InsecureRequestWarning" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (Fault.BAD_GATEWAY_HTML, 5, "does not look like a Dify API"),
+        (Fault.SERVER_ERROR, 1, "internal error (500)"),
+        (Fault.TRUNCATED_JSON, 5, "incomplete or invalid JSON"),
+        (Fault.RESET, 5, "closed the connection"),
+    ],
+    ids=lambda case: case[0].value,
+)
+def test_broken_answers(
+    fake_dify: FakeDifyFactory,
+    dify: DifyRunner,
+    config_dir: Path,
+    case: tuple[Fault, int, str],
+) -> None:
+    fault, code, text = case
+    fake = fake_dify("modern")
+    fake.fail_next(1, fault, path="login")
+    result = password_connect(dify, fake)
+    assert_one_clear_line(result, code, text)
+    assert sessions(config_dir).load("default") is None
+
+
+def test_no_terminal_for_the_password(
+    fake_dify: FakeDifyFactory, dify_proc: DifyRunner
+) -> None:
+    fake = fake_dify("modern")
+    result = dify_proc("connect", "--server", fake.url, "--email", EMAIL, timeout=20)
+    assert_one_clear_line(result, 2, "No terminal to ask for the password")
+    assert "--password-stdin" in result.stderr
+    assert fake.count("POST", "login") == 0
+
+
+def test_no_terminal_for_the_email(
+    fake_dify: FakeDifyFactory, dify_proc: DifyRunner
+) -> None:
+    fake = fake_dify("modern")
+    result = dify_proc("connect", "--server", fake.url, timeout=20)
+    assert_one_clear_line(result, 2, "needs an email")
+
+
+def test_unknown_method(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
+    fake = fake_dify("modern")
+    result = dify("connect", "--server", fake.url, "--method", "saml")
+    assert_one_clear_line(result, 3, "Unknown auth method 'saml'")
+    assert "dify plugins" in result.stderr
+    assert fake.counts == {}
+
+
+def test_option_of_another_method(dify: DifyRunner) -> None:
+    result = dify("connect", "--server", "http://127.0.0.1:9", "--code", "123456")
+    assert_one_clear_line(result, 2, "--code belongs to the code method")
+
+
+def test_bad_server_url(dify: DifyRunner) -> None:
+    result = dify("connect", "--server", "dify.example.com")
+    assert_one_clear_line(result, 3, "has no scheme")
