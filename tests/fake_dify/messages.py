@@ -132,8 +132,8 @@ class ApiError(Exception):
     def response(self, fastopenapi: bool) -> Response:
         if fastopenapi:
             kind, name = FASTOPENAPI_ERRORS.get(self.status, ("http_error", "Error"))
-            body = {"error": {"type": kind, "message": name, "status": self.status}}
-            return Response(self.status, body)
+            error = {"type": kind, "message": name, "status": self.status}
+            return Response(self.status, {"error": error})
         body = {"code": self.code, "message": self.message, "status": self.status}
         response = Response(self.status, body)
         if self.status == 401:

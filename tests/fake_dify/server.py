@@ -59,7 +59,8 @@ class Fault(enum.Enum):
     TIMEOUT = "timeout"
     """No answer until the client gives up (held at most `timeout_hold` s)."""
     RESET = "reset"
-    """The connection is reset without an answer."""
+    """The connection is reset (TCP RST) without an answer; over TLS, clients
+    may report it as the server closing the connection."""
     TRUNCATED_JSON = "truncated_json"
     """200 whose JSON body is cut short (its Content-Length matches the cut)."""
 
@@ -130,7 +131,9 @@ class FakeDify:
             self.behaviour.modern_shapes, cloud
         )
         self.book = AccountBook(email_code_ttl=email_code_ttl)
-        self.email_code_limit, self.email_code_window = self.behaviour.email_code_sends
+        limit, window = self.behaviour.email_code_sends
+        self.email_code_limit: int = limit
+        self.email_code_window: float = window
         self.issuer = TokenIssuer(ttl=access_ttl, issuer=self.behaviour.issuer)
         self.refresh_tokens = RefreshTokenStore()
 
