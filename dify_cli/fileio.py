@@ -8,6 +8,7 @@ import os
 import tempfile
 import time
 from contextlib import contextmanager
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -109,6 +110,18 @@ def atomic_write_text(path: Path, text: str, mode: int = 0o600) -> None:
             raise _write_error(path, error) from error
         raise
     _sync_folder(target.parent)
+
+
+def remove_stale_temp_files(path: Path) -> None:
+    """Delete temporary files left beside ``path`` by a writer that was killed.
+
+    Call it only while holding the lock that guards writes to ``path``: then no
+    other writer can be using one of these files.
+    """
+    target = _write_target(path)
+    for temp in target.parent.glob(f".{glob_escape(target.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            temp.unlink()
 
 
 def _write_error(path: Path, error: OSError) -> ConfigError:

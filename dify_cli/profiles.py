@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from dify_cli.errors import ConfigError
-from dify_cli.fileio import atomic_write_text, file_lock, read_text
+from dify_cli.fileio import (
+    atomic_write_text,
+    file_lock,
+    read_text,
+    remove_stale_temp_files,
+)
 from dify_cli.paths import ensure_private_dir
 from dify_cli.urls import normalize_server_url
 
@@ -486,6 +491,7 @@ class ProfileStore:
                     "it was left unchanged.",
                     hint="Make this change by hand.",
                 )
+            remove_stale_temp_files(self.path)
             atomic_write_text(self.path, text)
 
     def add(self, name: str, values: Mapping[str, Any]) -> None:

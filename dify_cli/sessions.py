@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dify_cli.errors import ConfigError
-from dify_cli.fileio import atomic_write_text, file_lock
+from dify_cli.fileio import atomic_write_text, file_lock, remove_stale_temp_files
 from dify_cli.paths import ensure_private_dir
 
 if TYPE_CHECKING:
@@ -177,6 +177,7 @@ class SessionStore:
         ensure_private_dir(self.directory)
         text = json.dumps(session.to_dict(), indent=2, sort_keys=True) + "\n"
         with self.lock(profile):
+            remove_stale_temp_files(self.path_for(profile))
             atomic_write_text(self.path_for(profile), text, mode=0o600)
 
     def delete(self, profile: str) -> bool:
