@@ -95,22 +95,30 @@ def route(
 
 def dispatch(fake: FakeDify, request: Request) -> Response:
     """Answer one request as the server generation would, errors included."""
+    response, authenticated = _dispatch(fake, request)
+    if authenticated or fake.behaviour.modern_shapes:
+        response.headers.append(("Vary", "Cookie"))
+    return response
+
+
+def _dispatch(fake: FakeDify, request: Request) -> tuple[Response, bool]:
     behaviour = fake.behaviour
     if not request.path.startswith(PREFIX + "/"):
-        return ApiError(404, "not_found", DESCRIPTIONS[404]).response(False)
+        return ApiError(404, "not_found", DESCRIPTIONS[404]).response(False), False
 
+    # The newest registration wins, so a test can stand in for a built-in.
     path = request.path[len(PREFIX) :]
     candidates = []
-    for entry in ROUTES:
+    for entry in reversed(ROUTES):
         match = entry.pattern.match(path)
         if match and (entry.when is None or entry.when(behaviour)):
             candidates.append((entry, match.groupdict()))
     if not candidates:
-        return ApiError(404, "not_found", DESCRIPTIONS[404]).response(False)
+        return ApiError(404, "not_found", DESCRIPTIONS[404]).response(False), False
     chosen = [(e, p) for e, p in candidates if e.method == request.method]
     if not chosen:
         error = ApiError(405, "method_not_allowed", DESCRIPTIONS[405])
-        return error.response(False)
+        return error.response(False), False
 
     entry, params = chosen[0]
     request.params = params
@@ -130,10 +138,7 @@ def dispatch(fake: FakeDify, request: Request) -> Response:
         elif not behaviour.cookies:
             style = "reqparse"
         response = invalid_input_response(error, style, fake.pydantic_version)
-
-    if entry.auth or behaviour.modern_shapes:
-        response.headers.append(("Vary", "Cookie"))
-    return response
+    return response, entry.auth
 
 
 # Checks shared by routes
@@ -315,12 +320,14 @@ def version(fake: FakeDify, request: Request) -> Response:
     )
 
 
-ALREADY_SETUP = ApiError(
-    403,
-    "already_setup",
-    "Dify has been successfully installed. "
-    "Please refresh the page or return to the dashboard homepage.",
-)
+def already_setup() -> ApiError:
+    return ApiError(
+        403,
+        "already_setup",
+        "Dify has been successfully installed. "
+        "Please refresh the page or return to the dashboard homepage.",
+    )
+
 
 PASSWORD_RULE = re.compile(r"^(?=.*[a-zA-Z])(?=.*\d).{8,}$")
 
@@ -344,7 +351,7 @@ def setup(fake: FakeDify, request: Request) -> Response:
     if fake.cloud:
         raise ApiError(404, "not_found", DESCRIPTIONS[404])
     if fake.setup_done:
-        raise ALREADY_SETUP
+        raise already_setup()
     if fake.init_password is not None and not fake.init_validated(request):
         raise ApiError(
             401,
@@ -382,7 +389,7 @@ def init_validate(fake: FakeDify, request: Request) -> Response:
     if fake.cloud:
         raise ApiError(404, "not_found", DESCRIPTIONS[404])
     if fake.setup_done:
-        raise ALREADY_SETUP
+        raise already_setup()
     _, (password,) = required_strings(request, "InitValidatePayload", "password")
     if fake.init_password is None or password != fake.init_password:
         raise ApiError(

@@ -96,9 +96,19 @@ class _PendingFault:
 class FakeDify:
     """A Dify console API that answers as the recorded real servers did.
 
-    generation picks the contract ("legacy" 1.9.1, "cookie" 1.11.1, "modern"
-    1.16.0-rc1); version overrides the reported X-Version and the smaller
-    version-dependent details. Start it with `start()` or a `with` block.
+    generation picks the contract: where tokens travel and whether secrets are
+    Base64 ("legacy" 1.9.1, "cookie" 1.11.1, "modern" 1.16.0-rc1). version
+    changes the reported X-Version and the smaller details that moved between
+    releases (wrong-password code, workspaces/current method, error shapes).
+    https serves TLS from a throwaway CA (`ca_bundle`) with `__Host-` cookies;
+    cloud is Dify Cloud (always set up, frozen emails, password-less accounts).
+    access_ttl is the access and CSRF token lifetime in seconds.
+
+    Beyond the contract: port (0 picks a free one), init_password (setup must
+    first pass POST /init), email_code_ttl (seconds an email-code token lives)
+    and timeout_hold (longest a `Fault.TIMEOUT` request is held).
+
+    Start it with `start()` or a `with` block.
     """
 
     def __init__(
