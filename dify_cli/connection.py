@@ -147,12 +147,14 @@ class Connection:
         Raises AuthError (exit 4) when the server refuses the refresh token;
         the stored session is then left as it is.
         """
-        started_with = self.session.access_token
+        # Refresh tokens are random and rotate on every renewal, while two
+        # access tokens issued in the same second are identical: compare those.
+        started_with = self.session.refresh_token
         with self.store.lock(self.profile):
             current = self.store.load(self.profile)
             if current is None or current.server != self.session.server:
                 raise not_connected_error(self.profile, self.settings.server)
-            if current.access_token and current.access_token != started_with:
+            if current.access_token and current.refresh_token != started_with:
                 expires_at = current.access_expires_at
                 if expires_at is None or expires_at > time.time():
                     log.debug("session renewed by another process; using its tokens")

@@ -214,11 +214,11 @@ def test_token_the_server_rejects(
 def test_expired_pasted_token_is_renewed_first(
     fake_dify: FakeDifyFactory, dify: DifyRunner
 ) -> None:
-    fake = fake_dify("modern", access_ttl=1)
+    fake = fake_dify("modern", access_ttl=2)
     tokens = browser_tokens(fake)
     import time
 
-    time.sleep(1.2)
+    time.sleep(2.1)
     result = dify(
         "connect", "--server", fake.url, "--method", "token", extra_env=tokens
     )
