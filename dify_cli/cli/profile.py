@@ -16,7 +16,7 @@ from dify_cli.profiles import CORE_KEYS, all_keys, plugin_keys, unknown_key_erro
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    from dify_cli.profiles import ProfileStore
+    from dify_cli.profiles import KeySpec, ProfileStore
     from dify_cli.settings import Settings
 
 F = TypeVar("F", bound="Callable[..., Any]")
@@ -99,6 +99,16 @@ def _warn_missing_ca_bundle(values: Mapping[str, Any]) -> None:
     ca_bundle = values.get("ca_bundle")
     if ca_bundle and not Path(ca_bundle).is_file():
         warn(f"{ca_bundle} does not exist yet; connecting will fail until it does.")
+
+
+def _key_spec(key: str) -> KeySpec:
+    # Core keys need no plugins; loading them costs more than the edit itself.
+    if key in CORE_KEYS:
+        return CORE_KEYS[key]
+    keys = all_keys()
+    if key not in keys:
+        raise unknown_key_error(key, keys)
+    return keys[key]
 
 
 @click.group()
@@ -265,7 +275,7 @@ def add(name: str, **options: Any) -> None:
     emit({"name": name, "default": made_default, "settings": store.get(name)}, _nothing)
 
 
-@command.command("set")
+@command.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("name")
 @click.argument("key")
 @click.argument("value")
@@ -278,12 +288,10 @@ def set_key(name: str, key: str, value: str) -> None:
     """
     store = app_context().profile_store()
     store.require(name)
-    keys = all_keys()
-    if key not in keys:
-        raise unknown_key_error(key, keys)
-    typed = keys[key].parse(value)
+    spec = _key_spec(key)
+    typed = spec.parse(value)
     store.update(name, {key: typed}, create=False)
-    _warn_missing_ca_bundle({key: typed} if keys[key].kind == "path" else {})
+    _warn_missing_ca_bundle({key: typed} if spec.kind == "path" else {})
     message(f"Set {key} = {_shown(typed)} in profile {name!r}.")
     emit({"name": name, "key": key, "value": typed}, _nothing)
 
@@ -296,9 +304,8 @@ def unset(name: str, key: str) -> None:
     """Remove KEY from profile NAME, so the default or environment applies."""
     store = app_context().profile_store()
     stored = store.require(name)
-    keys = all_keys()
-    if key not in keys and key not in stored:
-        raise unknown_key_error(key, keys)
+    if key not in stored:
+        _key_spec(key)
     removed = store.unset(name, key)
     if removed:
         message(f"Removed {key} from profile {name!r}.")
