@@ -321,3 +321,27 @@ def test_round_trip_keeps_values_and_comments(
         lines = iter(_text(store).splitlines())
         for comment in comments:
             assert any(comment.split("#")[1] in line for line in lines), comment
+
+
+def test_the_example_file_is_valid_and_documents_every_key() -> None:
+    from dify_cli.settings import resolve
+
+    example = Path(__file__).resolve().parent.parent / "profiles.example.toml"
+    store = ProfileStore(example)
+    assert store.names() == ["local", "prod", "cloud"]
+    for name in store.names():
+        settings = resolve(store, name, {}, env={})
+        assert settings.profile_exists
+        assert all(
+            s.source == "profile"
+            for k, s in settings.values.items()
+            if k in (store.get(name) or {})
+        )
+    assert (store.get("cloud") or {})["auth_method"] == "code"
+    assert (store.get("local") or {})["server"].startswith("http://")
+    assert "ca_bundle" in (store.get("prod") or {})
+    text = example.read_text(encoding="utf-8")
+    for key, spec in CORE_KEYS.items():
+        assert f"#   {key}" in text
+        for variable in spec.env:
+            assert variable in text
