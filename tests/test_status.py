@@ -1,0 +1,146 @@
+"""`dify status`: what it shows, where settings came from, its exit codes and cost."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from tests.fake_dify import Fault
+
+if TYPE_CHECKING:
+    from tests.conftest import DifyRunner
+    from tests.fake_dify import FakeDify
+    from tests.fake_dify.fixtures import FakeDifyFactory
+
+EMAIL = "admin@example.com"
+PASSWORD = "Passw0rd!Example"
+
+
+def connect(dify: DifyRunner, fake: FakeDify, *profile: str) -> None:
+    result = dify(
+        *profile, "connect", "--server", fake.url, "--email", EMAIL,
+        "--password-stdin", input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    fake.reset_counts()
+
+
+def test_connected(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
+    fake = fake_dify("cookie")
+    connect(dify, fake)
+    result = dify("status")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Profile default" in out
+    assert f"{fake.url} (Dify 1.11.1, cookie)" in out
+    assert "Admin <admin@example.com>" in out
+    assert "Method:     password" in out
+    assert "expires in" in out
+    assert "Status:     connected" in out
+    assert fake.counts == {"GET /console/api/account/profile": 1}
+
+
+def test_json_says_where_each_setting_came_from(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("modern")
+    connect(dify, fake)
+    result = dify("status", "--json", extra_env={"DIFY_TIMEOUT": "12"})
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["connected"] is True
+    assert data["account"] == {
+        "id": fake.account.id,
+        "email": EMAIL,
+        "name": "Admin",
+    }
+    assert data["server_version"] == fake.version
+    assert data["generation"] == "modern"
+    settings = data["settings"]
+    assert settings["server"]["source"] == "profile"
+    assert settings["timeout"] == {
+        "value": 12.0,
+        "source": "env",
+        "origin": "DIFY_TIMEOUT",
+    }
+    assert settings["verify_tls"]["source"] == "default"
+    assert data["profile_source"] == "default"
+
+
+def test_not_connected(dify: DifyRunner) -> None:
+    result = dify("status")
+    assert result.exit_code == 4
+    assert "not connected" in result.stdout
+    assert "dify --profile default connect" in result.stdout
+
+
+def test_offline_sends_nothing(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
+    fake = fake_dify("legacy")
+    connect(dify, fake)
+    result = dify("status", "--offline", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["state"] == "session stored (not checked)"
+    assert fake.counts == {}
+
+
+def test_rejected_session_exits_4(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
+    fake = fake_dify("legacy")
+    connect(dify, fake)
+    fake.refresh_tokens.revoke_latest(fake.account.id)
+    fake.expire_access_tokens()
+    result = dify("status")
+    assert result.exit_code == 4
+    assert "session has expired" in result.stdout
+
+
+def test_unreachable_server_exits_5(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("modern")
+    connect(dify, fake)
+    fake.fail_next(1, Fault.RESET)
+    result = dify("status")
+    assert result.exit_code == 5
+    assert "closed the connection" in result.stdout
+
+
+def test_all_profiles(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
+    legacy = fake_dify("legacy")
+    modern = fake_dify("modern")
+    connect(dify, legacy, "--profile", "old")
+    connect(dify, modern, "--profile", "new")
+    result = dify("status", "--all", "--json")
+    data = json.loads(result.stdout)
+    assert [item["profile"] for item in data] == ["old", "new", "default"]
+    assert [item["connected"] for item in data] == [True, True, False]
+    assert result.exit_code == 4
+    assert legacy.counts == {"GET /console/api/account/profile": 1}
+    assert modern.counts == {"GET /console/api/account/profile": 1}
+
+    both = dify("--profile", "new", "status", "--all")
+    assert both.exit_code == 0, both.output
+    assert "Profile old" in both.stdout
+    assert "Profile new" in both.stdout
+
+
+def test_unknown_named_profile(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
+    fake = fake_dify("modern")
+    connect(dify, fake, "--profile", "prod")
+    result = dify("--profile", "prdo", "status")
+    assert result.exit_code == 3
+    assert "Did you mean 'prod'" in result.stderr
+
+
+def test_works_in_a_subprocess(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, dify_proc: DifyRunner
+) -> None:
+    fake = fake_dify("modern", https=True)
+    result = dify(
+        "connect", "--server", fake.url, "--ca-bundle", str(fake.ca_bundle),
+        "--email", EMAIL, "--password-stdin", input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    fake.reset_counts()
+    status = dify_proc("status")
+    assert status.exit_code == 0, status.output
+    assert fake.counts == {"GET /console/api/account/profile": 1}
