@@ -502,6 +502,10 @@ class ConsoleClient:
         self.generation = generation_for(reply.version)
         if reply.version is None:
             log.debug("no X-Version header: assuming plain-text credentials")
+        else:
+            log.debug(
+                "server version %s: %s generation", reply.version, self.generation
+            )
         self.features = reply.body
         return reply.body
 

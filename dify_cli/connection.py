@@ -195,6 +195,7 @@ class Connection:
         except SessionRejected as error:
             if not error.renewable or not self.session.refresh_token:
                 raise self._rejected(error) from None
+            log.debug("%s; renewing and retrying once", error.message)
         self.renew()
         try:
             return self.client.request(method, path, json_body=json_body, params=params)

@@ -1,0 +1,147 @@
+"""No secret ever shows: not in profiles.toml, not in output, not in --debug logs."""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING
+
+import pytest
+
+from dify_cli.client import ConsoleClient
+from dify_cli.sessions import SessionStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.conftest import DifyRunner, Result
+    from tests.fake_dify import FakeDify
+    from tests.fake_dify.fixtures import FakeDifyFactory
+
+EMAIL = "admin@example.com"
+PASSWORD = "Passw0rd!Example"
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+class Recorder:
+    """Runs `dify --debug ...` and gathers every output and every secret seen."""
+
+    def __init__(self, run: DifyRunner, fake: FakeDify, config_dir: Path) -> None:
+        self.run = run
+        self.fake = fake
+        self.store = SessionStore(config_dir / "sessions")
+        self.outputs: list[str] = []
+        self.secrets: set[str] = {PASSWORD, b64(PASSWORD)}
+
+    def __call__(self, *args: str, **kwargs: object) -> Result:
+        result = self.run("--debug", *args, **kwargs)  # type: ignore[arg-type]
+        self.outputs.append(result.stdout + result.stderr)
+        self.collect()
+        return result
+
+    def collect(self) -> None:
+        session = self.store.load("default")
+        if session is not None:
+            for value in (
+                session.access_token,
+                session.refresh_token,
+                session.csrf_token,
+                session.pending.get("token"),
+            ):
+                if value and len(value) >= 6:
+                    self.secrets.add(value)
+        for mail in self.fake.mailbox:
+            self.secrets |= {mail.code, b64(mail.code), mail.token}
+
+    def check(self, config_dir: Path) -> None:
+        everything = "\n".join(self.outputs)
+        profiles = config_dir / "profiles.toml"
+        if profiles.exists():
+            everything += profiles.read_text()
+        leaked = [secret for secret in self.secrets if secret in everything]
+        assert leaked == []
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        {"generation": "legacy"},
+        {"generation": "cookie"},
+        {"generation": "modern"},
+        {"generation": "modern", "https": True},
+    ],
+    ids=["legacy", "cookie", "modern", "modern-https"],
+)
+def test_no_secret_in_files_output_or_debug_logs(
+    fake_dify: FakeDifyFactory,
+    dify_proc: DifyRunner,
+    config_dir: Path,
+    setup: dict[str, object],
+) -> None:
+    fake = fake_dify(**setup)
+    record = Recorder(dify_proc, fake, config_dir)
+    server = ["--server", fake.url]
+    if fake.https:
+        server += ["--ca-bundle", str(fake.ca_bundle)]
+
+    def ok(*args: str, **kwargs: object) -> None:
+        result = record(*args, **kwargs)
+        assert result.exit_code == 0, result.output
+
+    password = ["--email", EMAIL, "--password-stdin"]
+    ok("connect", *server, *password, input=PASSWORD + "\n")
+    ok("connect", "--force", extra_env={"DIFY_PASSWORD": PASSWORD})
+    ok("connect", "--force", "--password", PASSWORD)
+    ok("status")
+    fake.expire_access_tokens()
+    ok("status", "--json")
+
+    ok("connect", "--method", "code", "--send-only", "--force")
+    ok("connect", "--method", "code", "--code", fake.last_code(EMAIL))
+    wrong = record("connect", "--method", "code", "--force", "--code", "000000")
+    assert wrong.exit_code == 2
+
+    browser = ConsoleClient(fake.url, ca_bundle=fake.ca_bundle)
+    browser.probe()
+    creds = browser.login_password(EMAIL, PASSWORD)
+    pasted = {"DIFY_ACCESS_TOKEN": str(creds.access_token)}
+    if creds.csrf_token:
+        pasted["DIFY_CSRF_TOKEN"] = creds.csrf_token
+    pasted["DIFY_REFRESH_TOKEN"] = str(creds.refresh_token)
+    record.secrets |= set(pasted.values())
+    ok("connect", "--method", "token", "--force", extra_env=pasted)
+    fake.expire_access_tokens()
+    ok("status")
+
+    bad = record(
+        "connect", "--method", "password", "--force", "--password-stdin",
+        input="Wr0ng-Secret!\n",
+    )  # fmt: skip
+    assert bad.exit_code == 4
+    record.secrets |= {"Wr0ng-Secret!", b64("Wr0ng-Secret!")}
+    ok("disconnect")
+
+    debug_log = "\n".join(record.outputs)
+    assert "debug: dify_cli.client: POST" in debug_log
+    assert "account/profile" in debug_log
+    record.check(config_dir)
+
+
+def test_token_is_the_only_command_that_prints_one(
+    fake_dify: FakeDifyFactory, dify_proc: DifyRunner, config_dir: Path
+) -> None:
+    fake = fake_dify("modern")
+    record = Recorder(dify_proc, fake, config_dir)
+    first = record(
+        "connect", "--server", fake.url, "--email", EMAIL, "--password-stdin",
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert first.exit_code == 0
+    record.check(config_dir)
+    result = dify_proc("--debug", "token")
+    session = record.store.load("default")
+    assert session is not None
+    assert result.stdout.strip() == session.access_token
+    assert str(session.access_token) not in result.stderr
