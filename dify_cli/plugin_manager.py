@@ -138,10 +138,11 @@ def _entry_points() -> list[metadata.EntryPoint]:
 
 def _fail(info: PluginInfo, what: str, error: BaseException | None) -> None:
     reason = f"{type(error).__name__}: {error}" if error is not None else ""
-    info.error = f"{what}{' (' + reason + ')' if reason else ''}"
+    problem = f"{what}{' (' + reason + ')' if reason else ''}"
+    info.error = f"{info.error}; {problem}" if info.error else problem
     log.debug("plugin %s %s", info.name, what, exc_info=error)
     # Said once per process: plugins load once.
-    sys.stderr.write(f"warning: plugin {info.name!r} {info.error}; skipped.\n")
+    sys.stderr.write(f"warning: plugin {info.name!r} {problem}; skipped.\n")
 
 
 def plugins() -> list[PluginInfo]:
