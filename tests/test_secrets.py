@@ -66,13 +66,10 @@ class Recorder:
 
 @pytest.mark.parametrize(
     "setup",
-    [
-        {"generation": "legacy"},
-        {"generation": "cookie"},
-        {"generation": "modern"},
-        {"generation": "modern", "https": True},
-    ],
-    ids=["legacy", "cookie", "modern", "modern-https"],
+    # Bearer tokens in a body, and __Host- cookies with a Base64 password: the
+    # cookie generation in between adds nothing these two do not cover.
+    [{"generation": "legacy"}, {"generation": "modern", "https": True}],
+    ids=["legacy", "modern-https"],
 )
 def test_no_secret_in_files_output_or_debug_logs(
     fake_dify: FakeDifyFactory,
