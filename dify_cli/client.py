@@ -101,6 +101,15 @@ class Reply:
     @property
     def message(self) -> str:
         """The server's message, first line only, with anything secret masked."""
+        first = self._text().strip().splitlines()
+        return logs.redact(first[0])[:300] if first else ""
+
+    @property
+    def full_message(self) -> str:
+        """The whole message on one line, with anything secret masked."""
+        return logs.redact(" ".join(self._text().split()))[:300]
+
+    def _text(self) -> str:
         text = ""
         if isinstance(self.body, dict):
             for key in ("message", "data", "error"):
@@ -110,8 +119,7 @@ class Reply:
                 if isinstance(value, str) and value:
                     text = value
                     break
-        first = text.strip().splitlines()[0] if text.strip() else ""
-        return logs.redact(first)[:300]
+        return text
 
 
 def jwt_expiry(token: str | None) -> float | None:
@@ -640,8 +648,19 @@ class ConsoleClient:
                 hint="Use `dify connect --method code` (email code) or "
                 "`--method token`.",
             )
-        if code == "invalid_param":
-            return UsageError(f"The server refused the input: {message}")
+        errors = reply.body.get("errors") if isinstance(reply.body, dict) else None
+        if code == "invalid_param" or (status == 400 and isinstance(errors, dict)):
+            detail = reply.full_message
+            if isinstance(errors, dict):
+                # The older validation shape: one message per field.
+                detail = logs.redact(
+                    "; ".join(f"{key}: {value}" for key, value in errors.items())
+                )[:300]
+            if "password" in detail.lower():
+                # Servers before 1.9 check the password's form on login: a
+                # password that fails it cannot be the right one.
+                return _wrong_credentials()
+            return UsageError(f"The server refused the input: {detail}")
         return self.error_for(reply)
 
     def refresh(self) -> Credentials:

@@ -19,6 +19,7 @@ from dify_cli.errors import (
     ApiError,
     AuthError,
     ConfigError,
+    DifyError,
     NetworkError,
     RateLimitError,
 )
@@ -343,3 +344,22 @@ def test_web_console_page_is_not_an_api(fake_dify: FakeDifyFactory) -> None:
         client.probe()
     assert caught.value.exit_code == 5
     assert "HTML page" in caught.value.message
+
+
+def test_password_of_the_wrong_form_on_old_servers(fake_dify: FakeDifyFactory) -> None:
+    fake = fake_dify("legacy", version="1.8.1")
+    client = client_for(fake)
+    client.probe()
+    with pytest.raises(AuthError, match="Wrong email or password"):
+        client.login_password(EMAIL, "lettersonly")
+
+
+def test_malformed_email_is_a_usage_error(fake_dify: FakeDifyFactory) -> None:
+    fake = fake_dify("modern")
+    client = client_for(fake)
+    client.probe()
+    with pytest.raises(DifyError) as caught:
+        client.login_password("not-an-email", PASSWORD)
+    assert caught.value.exit_code == 2
+    assert "not-an-email" in caught.value.message
+    assert PASSWORD not in caught.value.message
