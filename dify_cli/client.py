@@ -79,6 +79,16 @@ class SessionRejected(AuthError):
         self.renewable = renewable
 
 
+class EmailCodeRejected(AuthError):
+    """The server refused an email code; ``token_spent`` when a new one is needed."""
+
+    def __init__(
+        self, message: str, *, token_spent: bool, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.token_spent = token_spent
+
+
 class RefreshRejected(AuthError):
     """The server refused the refresh token: the session cannot be renewed."""
 
@@ -624,18 +634,23 @@ class ConsoleClient:
                     "The server could not decode the code: its version "
                     f"({self.version or 'unknown'}) does not match what it expects."
                 )
-            return AuthError(
+            return EmailCodeRejected(
                 "Wrong email code.",
+                token_spent=False,
                 hint="Check the code and try again; it stays valid for 5 minutes.",
             )
         if code == "invalid_or_expired_token":
-            return AuthError(
+            return EmailCodeRejected(
                 "The email code has expired, was already used, or was replaced by "
                 "a newer one.",
+                token_spent=True,
                 hint="Send a new code with `dify connect --method code`.",
             )
         if code == "invalid_email":
-            return AuthError("The email does not match the one the code was sent to.")
+            return EmailCodeRejected(
+                "The email does not match the one the code was sent to.",
+                token_spent=False,
+            )
         if code == "account_banned" or "banned" in message.lower():
             return AuthError(f"The account {email} is banned on this server.")
         if code == "account_in_freeze":

@@ -484,6 +484,9 @@ def test_expired_code(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
     time.sleep(0.3)
     result = dify(*args, "--code", fake.last_code(EMAIL))
     assert_one_clear_line(result, 4, "expired")
+    # The spent token is forgotten: the next try asks for a new code.
+    again = dify(*args, "--code", fake.last_code(EMAIL))
+    assert_one_clear_line(again, 2, "No code is waiting")
 
 
 def test_code_without_a_pending_send(

@@ -7,7 +7,8 @@ import time
 from typing import TYPE_CHECKING
 
 from dify_cli.auth import AuthMethod, AuthOption, LoginContext
-from dify_cli.errors import AuthError, UsageError
+from dify_cli.client import EmailCodeRejected
+from dify_cli.errors import UsageError
 from dify_cli.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -84,9 +85,9 @@ def login(ctx: LoginContext) -> Session | None:
 
     try:
         credentials = ctx.client.login_email_code(email, code, str(token), LANGUAGE)
-    except AuthError as error:
+    except EmailCodeRejected as error:
         # A wrong code leaves the token usable; an expired one does not.
-        if "expired" in error.message:
+        if error.token_spent:
             ctx.clear_pending()
         raise
     ctx.clear_pending()
