@@ -302,19 +302,20 @@ def connect(
     """Reuse the profile's working session, or log in with ``method``.
 
     A stored session for the same server is checked with one request (after
-    renewal if it needs it) and kept unless ``force``. Otherwise the server is
+    renewal if it needs it) and kept, unless ``force``, a login is half done
+    (an email code sent), or the settings ask for another account or, by
+    flag, another method. Otherwise the server is
     probed, the method logs in, the new session is checked by reading the
     account, and only then stored; a failure leaves the old session as it was.
     When the settings name a workspace, it is switched to after the login.
     """
     io = interaction or Interaction()
     previous = stored_session(settings, store)
-    pending_here = bool(previous and previous.pending.get("method") == method.name)
     if (
         previous is not None
         and previous.access_token
         and not force
-        and not pending_here
+        and not _wants_new_login(settings, method, previous)
     ):
         reused = _try_reuse(settings, store, previous)
         if reused is not None:
@@ -333,6 +334,19 @@ def connect(
         )
     finally:
         client.close()
+
+
+def _wants_new_login(settings: Settings, method: AuthMethod, session: Session) -> bool:
+    if session.pending.get("method") == method.name:
+        return True
+    email = settings.email
+    known = session.account.get("email")
+    if method.needs_email and email and known and email.lower() != known.lower():
+        return True
+    chosen = settings.values.get("auth_method")
+    return bool(
+        chosen and chosen.source == "flag" and method.name != session.auth_method
+    )
 
 
 def _try_reuse(

@@ -256,6 +256,27 @@ def test_force_logs_in_again(
     assert second.refresh_token != first.refresh_token
 
 
+def test_another_account_or_method_is_a_new_login(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("modern")
+    fake.add_account("dev@example.com", "Passw0rd!Dev1", name="Dev")
+    assert password_connect(dify, fake).exit_code == 0
+    other = dify(
+        "connect", "--email", "dev@example.com", "--password-stdin",
+        input="Passw0rd!Dev1\n",
+    )  # fmt: skip
+    assert other.exit_code == 0, other.output
+    assert "Connected to" in other.stdout
+    assert "Dev <dev@example.com>" in other.stdout
+
+    tokens = browser_tokens(fake)
+    by_token = dify("connect", "--method", "token", extra_env=tokens)
+    assert by_token.exit_code == 0, by_token.output
+    assert "Connected to" in by_token.stdout
+    assert "Admin <admin@example.com>" in by_token.stdout
+
+
 def test_reuse_logs_in_when_the_session_is_dead(
     fake_dify: FakeDifyFactory, dify: DifyRunner
 ) -> None:
