@@ -6,6 +6,9 @@ limits which installed plugins load: a comma-separated list of entry-point or
 distribution names, and an empty value loads none (built-ins always load). A
 plugin that fails to import, or raises while registering, is reported once on
 stderr and left out; the tool keeps working without it.
+
+Nothing here runs at import time: the command line asks for plugins only when
+a command needs them, so ``dify --version`` never scans the entry points.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class PluginInfo:
     :ivar distribution: the installed package it comes from, and its version.
     :ivar hooks: the hooks it implements.
     :ivar auth_methods: the auth methods it registered.
+    :ivar commands: the commands it added to ``dify``.
     :ivar error: why it was left out, or what it got wrong; None when fine.
     """
 
@@ -59,14 +63,36 @@ class PluginInfo:
     version: str | None = None
     hooks: list[str] = field(default_factory=list)
     auth_methods: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
     error: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How messages name it: its package when it has one."""
+        if self.builtin:
+            return f"built-in {self.name}"
+        if self.distribution:
+            return f"{self.distribution} {self.version or ''}".rstrip() + (
+                f" (plugin {self.name!r})"
+            )
+        return f"plugin {self.name!r}"
+
+
+@dataclass
+class _Methods:
+    """The auth methods registered so far, and who registered each."""
+
+    methods: dict[str, AuthMethod] = field(default_factory=dict)
+    options: dict[str, AuthOption] = field(default_factory=dict)
+    owners: dict[str, PluginInfo] = field(default_factory=dict)
+    clashes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
 class _State:
     manager: pluggy.PluginManager
     plugins: dict[str, PluginInfo]
-    methods: dict[str, AuthMethod] | None = None
+    methods: _Methods | None = None
 
 
 _state: _State | None = None
@@ -101,24 +127,29 @@ def _load() -> _State:
             version=dist.version if dist is not None else None,
         )
         if entry_point.name in state.plugins:
-            _fail(info, "has the same name as another plugin", None)
+            other = state.plugins[entry_point.name]
+            _fail(info, f"has the same name as {other.label}", None)
             continue
         state.plugins[entry_point.name] = info
         try:
             _register(manager, entry_point.load(), entry_point.name)
         except Exception as error:
             _fail(info, "could not be loaded", error)
-    for info in state.plugins.values():
-        plugin = manager.get_plugin(info.name)
-        if plugin is not None:
-            info.hooks = sorted(
-                caller.name for caller in manager.get_hookcallers(plugin) or []
-            )
+    _note_hooks(state)
     return state
 
 
 def _register(manager: pluggy.PluginManager, plugin: Any, name: str) -> None:
     manager.register(plugin, name=name)
+
+
+def _note_hooks(state: _State) -> None:
+    for info in state.plugins.values():
+        plugin = state.manager.get_plugin(info.name)
+        if plugin is not None:
+            info.hooks = sorted(
+                caller.name for caller in state.manager.get_hookcallers(plugin) or []
+            )
 
 
 def _entry_points() -> list[metadata.EntryPoint]:
@@ -136,13 +167,38 @@ def _entry_points() -> list[metadata.EntryPoint]:
     return chosen
 
 
-def _fail(info: PluginInfo, what: str, error: BaseException | None) -> None:
+def _fail(
+    info: PluginInfo, what: str, error: BaseException | None, *, quiet: bool = False
+) -> None:
     reason = f"{type(error).__name__}: {error}" if error is not None else ""
     problem = f"{what}{' (' + reason + ')' if reason else ''}"
     info.error = f"{info.error}; {problem}" if info.error else problem
     log.debug("plugin %s %s", info.name, what, exc_info=error)
-    # Said once per process: plugins load once.
+    if quiet:
+        return
+    # Said once per process: plugins load once, and each hook runs once.
     sys.stderr.write(f"warning: plugin {info.name!r} {problem}; skipped.\n")
+
+
+def load_plugin(plugin: object, name: str) -> None:
+    """Load ``plugin`` as if an installed package announced it as ``name``.
+
+    For a plugin's own tests, which run before (or without) the package being
+    installed. ``plugin`` is a module or object with ``hookimpl`` functions.
+    An installed plugin of the same name is already loaded and stays as it
+    is. ``reset()`` forgets the plugin again.
+    """
+    state = _load()
+    if name in state.plugins:
+        return
+    info = PluginInfo(name, builtin=False)
+    state.plugins[name] = info
+    try:
+        _register(state.manager, plugin, name)
+    except Exception as error:
+        _fail(info, "could not be loaded", error)
+    _note_hooks(state)
+    state.methods = None
 
 
 def plugins() -> list[PluginInfo]:
@@ -153,43 +209,44 @@ def plugins() -> list[PluginInfo]:
 
 def auth_methods() -> dict[str, AuthMethod]:
     """Every registered auth method by name, built-ins first."""
+    return _registered().methods
+
+
+def _registered() -> _Methods:
     state = _load()
     if state.methods is not None:
         return state.methods
-    methods: dict[str, AuthMethod] = {}
-    options: dict[str, AuthOption] = {}
+    found = _Methods()
+    for info in state.plugins.values():
+        info.auth_methods = []
     for impl in state.manager.hook.register_auth_methods.get_hookimpls():
         info = state.plugins.get(impl.plugin_name) or PluginInfo(
             impl.plugin_name, builtin=False
         )
 
         def register(method: Any, info: PluginInfo = info) -> None:
-            _add_method(method, info, methods, options)
+            _add_method(method, info, found)
 
         try:
             impl.function(register=register)
         except Exception as error:
             _fail(info, "failed while registering auth methods", error)
-    state.methods = methods
-    return methods
+    state.methods = found
+    return found
 
 
-def _add_method(
-    method: Any,
-    info: PluginInfo,
-    methods: dict[str, AuthMethod],
-    options: dict[str, AuthOption],
-) -> None:
+def _add_method(method: Any, info: PluginInfo, found: _Methods) -> None:
     from dify_cli.auth import AuthMethod
 
     if not isinstance(method, AuthMethod):
         _fail(info, f"registered {type(method).__name__}, not an AuthMethod", None)
         return
     problems = method.problems()
-    if method.name in methods:
-        problems.append(f"auth method {method.name!r} is already registered")
+    owner = found.owners.get(method.name)
+    if owner is not None and owner.builtin:
+        problems.append(f"auth method {method.name!r} is built in")
     for option in method.options:
-        known = options.get(option.name)
+        known = found.options.get(option.name)
         if known is not None and (known.kind, known.secret, known.profile_key) != (
             option.kind,
             option.secret,
@@ -201,17 +258,50 @@ def _add_method(
     if problems:
         _fail(info, f"has an unusable auth method: {'; '.join(problems)}", None)
         return
-    methods[method.name] = method
+    if method.name in found.clashes or owner is not None:
+        _clash(method.name, info, found)
+        return
+    found.methods[method.name] = method
+    found.owners[method.name] = info
     for option in method.options:
-        options.setdefault(option.name, option)
+        found.options.setdefault(option.name, option)
     info.auth_methods.append(method.name)
 
 
+def _clash(name: str, info: PluginInfo, found: _Methods) -> None:
+    """Two installed plugins claim one method name: neither gets it.
+
+    Which one loads first depends on the order of the entry points, so using
+    either one silently would make the same command behave differently on
+    two machines.
+    """
+    owner = found.owners.pop(name, None)
+    if owner is not None:
+        found.methods.pop(name, None)
+        owner.auth_methods.remove(name)
+        found.clashes[name] = (
+            f"Auth method {name!r} is registered by both {owner.label} "
+            f"and {info.label}."
+        )
+        _fail(owner, f"clashes with {info.label} over auth method {name!r}", None)
+    else:
+        found.clashes[name] = found.clashes[name].rstrip(".") + f" and {info.label}."
+    _fail(info, f"clashes over auth method {name!r}", None, quiet=owner is None)
+
+
 def auth_method(name: str) -> AuthMethod:
-    """The auth method called ``name``; ConfigError when none is."""
-    methods = auth_methods()
+    """The auth method called ``name``; ConfigError when none (or two) is."""
+    registered = _registered()
+    methods = registered.methods
     if name in methods:
         return methods[name]
+    clash = registered.clashes.get(name)
+    if clash is not None:
+        raise ConfigError(
+            clash,
+            hint=f"Uninstall one of them, or choose one with {PLUGINS_ENV}; "
+            "`dify plugins` lists what is installed.",
+        )
     known = ", ".join(sorted(methods)) or "none"
     raise ConfigError(
         f"Unknown auth method {name!r} (available: {known}).",
@@ -248,17 +338,36 @@ def register_commands(cli: Any) -> None:
     """Let every plugin add its commands to the root group ``cli``.
 
     For the command-line layer only. A plugin that raises is reported once and
-    skipped; commands it added before raising stay.
+    skipped; commands it added before raising stay. A command name another
+    plugin already added is taken back and reported; which names the command
+    line itself reserves is for it to decide.
     """
     state = _load()
+    added_by: dict[str, PluginInfo] = {}
     for impl in state.manager.hook.register_commands.get_hookimpls():
         info = state.plugins.get(impl.plugin_name) or PluginInfo(
             impl.plugin_name, builtin=False
         )
+        before = dict(cli.commands)
         try:
             impl.function(cli=cli)
         except Exception as error:
             _fail(info, "failed while adding commands", error)
+        info.commands = []
+        for name, command in list(cli.commands.items()):
+            if before.get(name) is command:
+                continue
+            if name in added_by:
+                cli.commands[name] = before[name]
+                _fail(
+                    info,
+                    f"adds command {name!r}, which {added_by[name].label} "
+                    "already added",
+                    None,
+                )
+                continue
+            added_by[name] = info
+            info.commands.append(name)
 
 
 def reset() -> None:
