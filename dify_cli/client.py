@@ -182,6 +182,9 @@ class ConsoleClient:
         self.features: dict[str, Any] | None = None
         self.credentials = Credentials()
         self.requests_sent = 0
+        # The X-Version of the latest answer: a stored session's version may
+        # be out of date after the server was upgraded.
+        self.seen_version: str | None = None
         self._verify = self._tls_setting(verify_tls, ca_bundle)
         self._http = requests.Session()
         self._http.cookies.set_policy(
@@ -364,6 +367,8 @@ class ConsoleClient:
                     f"{self.server} answered with incomplete or invalid JSON.",
                     hint="Try again; if it persists, check any proxy in between.",
                 ) from None
+        if version:
+            self.seen_version = version
         return Reply(status, body, _set_cookies(response), version)
 
     def request(

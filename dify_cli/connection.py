@@ -28,6 +28,7 @@ from dify_cli.client import (
     jwt_expiry,
 )
 from dify_cli.errors import AuthError, ConfigError, DifyError, UsageError
+from dify_cli.versions import generation_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -215,7 +216,23 @@ class Connection:
         body = self.request("GET", "account/profile")
         if not isinstance(body, dict) or "id" not in body:
             raise AuthError("The server answered account/profile in an unknown shape.")
+        self._note_version()
         return body
+
+    def _note_version(self) -> None:
+        seen = self.client.seen_version
+        if not seen or seen == self.session.server_version:
+            return
+        if generation_for(seen) != self.session.generation:
+            # Tokens that still work say the contract has not changed; keep
+            # what the session knows until the next login.
+            return
+        log.debug("server now reports version %s", seen)
+        with self.store.lock(self.profile):
+            current = self.store.load(self.profile)
+            if current is not None and current.server == self.session.server:
+                self.session = replace(current, server_version=seen)
+                self.store.save(self.profile, self.session)
 
 
 def stored_session(settings: Settings, store: SessionStore) -> Session | None:

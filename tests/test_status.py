@@ -144,3 +144,12 @@ def test_works_in_a_subprocess(
     status = dify_proc("status")
     assert status.exit_code == 0, status.output
     assert fake.counts == {"GET /console/api/account/profile": 1}
+
+
+def test_notices_a_server_upgrade(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
+    fake = fake_dify("modern", version="1.14.1")
+    connect(dify, fake)
+    fake.version = "1.15.0"
+    result = dify("status", "--json")
+    assert json.loads(result.stdout)["server_version"] == "1.15.0"
+    assert "Dify 1.15.0" in dify("status", "--offline").stdout

@@ -114,6 +114,7 @@ def profile_status(
         state=CONNECTED,
         account={key: account.get(key) for key in ("id", "email", "name")},
         access_expires_at=conn.session.access_expires_at,
+        server_version=conn.session.server_version,
         renewed=conn.renewed,
     )
     return data, 0
