@@ -50,6 +50,7 @@ __all__ = [
     "RESERVED_OPTION_NAMES",
     "AuthMethod",
     "AuthOption",
+    "HeadersFunction",
     "LoginContext",
     "LoginFunction",
     "OptionKind",
@@ -133,6 +134,9 @@ class AuthOption:
 LoginFunction = Callable[["LoginContext"], "Session | None"]
 """``login(ctx) -> Session | None``; see ``AuthMethod.login``."""
 
+HeadersFunction = Callable[["Session", Mapping[str, Any]], Mapping[str, str]]
+"""``request_headers(session, options) -> headers``; see ``AuthMethod``."""
+
 
 @dataclass(frozen=True)
 class AuthMethod:
@@ -153,6 +157,27 @@ class AuthMethod:
     :param needs_email: ``connect`` makes sure ``ctx.email`` is set (from
         ``--email``, ``DIFY_EMAIL``, the profile or a prompt) before calling
         ``login``.
+    :param request_headers: ``request_headers(session, options) -> headers``,
+        for a method whose credential is not (only) a console session: an API
+        key, or a header a gateway in front of the server wants. It gets the
+        stored session and the method's options as the environment and the
+        profile give them (the command line only reaches ``login``), and
+        returns headers to send on every authenticated request of that
+        session, after the access and CSRF token headers and replacing any of
+        the same name. It runs whenever a client is made for the session,
+        including ``connect``'s check of a new one; it raises a ``DifyError``
+        when it cannot make the headers (a profile key is missing, say). The
+        values are masked in ``--debug`` logs.
+    :param renew: ``renew(ctx: LoginContext) -> Session``, for a method that
+        can log in again without the user. It is called, under the profile's
+        lock, when the session has expired (or the server says so) and it has
+        no refresh token, or the server refused the refresh token. ``ctx``
+        carries the expiring session as ``previous`` and has no terminal
+        (``ctx.prompt`` raises); the client knows the server version but has
+        not fetched ``features``. It returns the new session, which is stored
+        in place of the old one, or raises ``AuthError``. Often it is the same
+        function as ``login``. Without it, such a session ends and the user
+        runs ``dify connect`` again.
     """
 
     name: str
@@ -160,6 +185,8 @@ class AuthMethod:
     login: LoginFunction
     options: tuple[AuthOption, ...] = ()
     needs_email: bool = True
+    request_headers: HeadersFunction | None = None
+    renew: LoginFunction | None = None
 
     def problems(self) -> list[str]:
         """What is wrong with this declaration; empty when it is usable."""
@@ -168,6 +195,9 @@ class AuthMethod:
             found.append(f"method name {self.name!r} is not lower-case-with-dashes")
         if not callable(self.login):
             found.append(f"method {self.name!r} has no callable login function")
+        for hook in ("request_headers", "renew"):
+            if getattr(self, hook) is not None and not callable(getattr(self, hook)):
+                found.append(f"method {self.name!r} has a {hook} that is not callable")
         names = [option.name for option in self.options]
         if len(names) != len(set(names)):
             found.append(f"method {self.name!r} declares an option twice")
