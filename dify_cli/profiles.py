@@ -241,6 +241,15 @@ def _toml_value(value: Any) -> Any:
     return value
 
 
+def _same_data(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Equal as settings: an empty ``profiles`` table is the same as none."""
+
+    def settings(data: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in data.items() if not (k == "profiles" and v == {})}
+
+    return settings(a) == settings(b)
+
+
 def _is_blank(line: str) -> bool:
     return not line.strip()
 
@@ -426,6 +435,11 @@ class ProfileStore:
     def _data(self) -> dict[str, Any]:
         return self._document()[1].unwrap()
 
+    def profiles(self) -> dict[str, dict[str, Any]]:
+        """Every profile's stored settings, in file order, from one read."""
+        profiles: dict[str, dict[str, Any]] = self._data().get("profiles", {})
+        return profiles
+
     def names(self) -> list[str]:
         """Profile names in file order."""
         return list(self._data().get("profiles", {}))
@@ -481,11 +495,13 @@ class ProfileStore:
         with file_lock(self.lock_path):
             old_text, doc = self._document()
             expected = doc.unwrap()
-            doc = change(doc, expected) or doc
+            replacement = change(doc, expected)
+            if replacement is not None:  # not `or`: an empty document is falsy
+                doc = replacement
             text = doc.as_string()
             if text == old_text:
                 return
-            if tomlkit.parse(text).unwrap() != expected:
+            if not _same_data(tomlkit.parse(text).unwrap(), expected):
                 raise ConfigError(
                     f"Could not edit {self.path} without changing other settings; "
                     "it was left unchanged.",
@@ -581,7 +597,7 @@ class ProfileStore:
             del profiles[name]
             cut = _cut_profile_lines(doc.as_string(), name)
             cut_doc = None if cut is None else self._parse(cut)
-            if cut_doc is not None and cut_doc.unwrap() == data:
+            if cut_doc is not None and _same_data(cut_doc.unwrap(), data):
                 doc = cut_doc
             else:
                 del doc["profiles"][name]

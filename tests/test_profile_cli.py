@@ -109,6 +109,20 @@ def test_show_stored_settings(dify: DifyRunner, profiles_file: Path) -> None:
     }
 
 
+def test_config_dir_flag_beats_the_environment(
+    dify: DifyRunner, profiles_file: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    result = dify("--config-dir", str(other), "profile", "add", "solo")
+    assert result.exit_code == 0, result.output
+    assert ProfileStore(other / "profiles.toml").names() == ["solo"]
+    assert profiles_file.read_text(encoding="utf-8") == HAND_WRITTEN
+    SessionStore(other / "sessions").save("solo", _session())
+    result = dify("--config-dir", str(other), "profile", "remove", "solo")
+    assert "and its stored session" in result.stderr
+    assert not list((other / "sessions").glob("*.json"))
+
+
 # Precedence, seen through `profile show --resolved`
 
 

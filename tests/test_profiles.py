@@ -345,3 +345,69 @@ def test_the_example_file_is_valid_and_documents_every_key() -> None:
         assert f"#   {key}" in text
         for variable in spec.env:
             assert variable in text
+
+
+def test_removing_the_last_profile_leaves_an_empty_file(tmp_path: Path) -> None:
+    store = ProfileStore(tmp_path / "profiles.toml")
+    store.add("solo", {})
+    store.use("solo")
+    store.remove("solo")
+    assert store.names() == []
+    assert store.default_name() is None
+    assert "solo" not in _text(store)
+    store.add("again", {"timeout": 3.0})
+    assert store.get("again") == {"timeout": 3}
+
+
+_operations = st.lists(
+    st.tuples(
+        st.sampled_from(["add", "set", "unset", "rename", "remove", "use"]),
+        st.sampled_from(["a", "b", "c.d", "local", "prod"]),
+        st.sampled_from(["a", "b", "c.d", "local", "prod"]),
+        st.sampled_from(["email", "timeout", "workspace"]),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(_operations)
+def test_any_sequence_of_edits_matches_a_plain_model(
+    operations: list[tuple[str, str, str, str]],
+) -> None:
+    values = {"email": "x@example.com", "timeout": 7.0, "workspace": "w"}
+    with tempfile.TemporaryDirectory() as folder:
+        store = ProfileStore(Path(folder) / "profiles.toml")
+        store.path.write_text(HAND_WRITTEN, encoding="utf-8")
+        model = {name: dict(store.get(name) or {}) for name in store.names()}
+        default: str | None = store.default_name()
+        for operation, name, other, key in operations:
+            try:
+                if operation == "add":
+                    store.add(name, {key: values[key]})
+                    model[name] = {key: values[key]}
+                elif operation == "set":
+                    store.update(name, {key: values[key]}, create=False)
+                    model[name][key] = values[key]
+                elif operation == "unset":
+                    store.unset(name, key)
+                    model[name].pop(key, None)
+                elif operation == "rename":
+                    store.rename(name, other)
+                    model = {other if n == name else n: v for n, v in model.items()}
+                    default = other if default == name else default
+                elif operation == "remove":
+                    store.remove(name)
+                    del model[name]
+                    default = None if default == name else default
+                else:
+                    store.use(name)
+                    default = name
+            except ConfigError as refused:
+                # Only refusals a user would expect; never "could not edit".
+                assert refused.message.startswith(("No profile named", "Profile "))
+                continue
+
+            assert store.profiles() == model
+            assert store.default_name() == default
+        assert _text(store).startswith("# Profiles for the team's Dify servers.\n")

@@ -127,8 +127,8 @@ def list_profiles() -> None:
     store = app_context().profile_store()
     default = store.default_name()
     data = [
-        {"name": name, "default": name == default, "settings": store.get(name) or {}}
-        for name in store.names()
+        {"name": name, "default": name == default, "settings": settings}
+        for name, settings in store.profiles().items()
     ]
     if not data and not app_context().json:
         message("No profiles yet. Add one with `dify profile add NAME --server URL`.")
