@@ -625,6 +625,7 @@ def test_insecure_turns_verification_off_with_one_warning(
     assert result.exit_code == 0, result.output
     assert result.stderr.count("TLS certificate verification is off") == 1
     assert "InsecureRequestWarning" not in result.stderr
+    assert ("--insecure is not saved" in result.stderr) == bool(args)
 
 
 @pytest.mark.parametrize(

@@ -208,6 +208,12 @@ def _run(
         saved.update({key: given.get(key) for key in profile_keys})
         _save_profile(result, settings, method, saved)
     emit(result.summary(), _render)
+    if insecure and settings.server.startswith("https://"):
+        # Saving it would quietly weaken every later command; say how instead.
+        message(
+            "--insecure is not saved: for later commands set DIFY_INSECURE=1, or "
+            f"run `dify profile set {settings.profile} verify_tls false`."
+        )
     if result.workspace_error is not None:
         raise result.workspace_error
 
