@@ -43,6 +43,8 @@ PREFIX = "/console/api"
 
 Handler = Callable[["FakeDify", Request], Response]
 
+UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
 
 @dataclass(frozen=True)
 class Route:
@@ -71,13 +73,18 @@ def route(
     fastopenapi: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register a handler for `path` (below /console/api; `<name>` matches one
-    segment into `request.params`).
+    segment into `request.params`, `<uuid:name>` only a UUID, as Flask's
+    converter does).
 
     auth: the caller must be logged in; csrf: with auth, also check the CSRF
     double submit on cookie servers; setup: answer not_setup until setup is
     done; fastopenapi: errors take fastopenapi's shape from 1.12.
     """
-    regex = re.sub(r"<(\w+)>", r"(?P<\1>[^/]+)", path)
+    regex = re.sub(
+        r"<(uuid:)?(\w+)>",
+        lambda m: f"(?P<{m[2]}>{UUID if m[1] else '[^/]+'})",
+        path,
+    )
     pattern = re.compile(f"^{regex}$")
 
     def register(handler: Handler) -> Handler:
@@ -724,15 +731,7 @@ def switch_workspace(fake: FakeDify, request: Request) -> Response:
 
 
 # A little of the rest of the console, enough to prove a session works
-
-
-@route("/apps", "GET", auth=True)
-def apps(fake: FakeDify, request: Request) -> Response:
-    query = request.query
-    page = int(query.get("page") or 1)
-    limit = int(query.get("limit") or 20)
-    body = {"page": page, "limit": limit, "total": 0, "has_more": False, "data": []}
-    return Response(200, body)
+# (apps are in apps.py)
 
 
 @route("/features", "GET", auth=True)

@@ -28,6 +28,7 @@ from tests.fake_dify.accounts import (
     Mail,
     Workspace,
 )
+from tests.fake_dify.apps import AppStore
 from tests.fake_dify.features import system_features
 from tests.fake_dify.messages import DESCRIPTIONS, Request, Response
 from tests.fake_dify.routes import PREFIX, dispatch
@@ -106,7 +107,8 @@ class FakeDify:
 
     Beyond the contract: port (0 picks a free one), init_password (setup must
     first pass POST /init), email_code_ttl (seconds an email-code token lives)
-    and timeout_hold (longest a `Fault.TIMEOUT` request is held).
+    and timeout_hold (longest a `Fault.TIMEOUT` request is held). Apps live in
+    `apps` (`fake.apps.add("My app", "workflow")`; see apps.py).
 
     Start it with `start()` or a `with` block.
     """
@@ -146,6 +148,7 @@ class FakeDify:
         self.email_code_window: float = window
         self.issuer = TokenIssuer(ttl=access_ttl, issuer=self.behaviour.issuer)
         self.refresh_tokens = RefreshTokenStore()
+        self.apps = AppStore(self)
 
         self.setup_done = False
         self.setup_at: float | None = None
