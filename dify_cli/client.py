@@ -132,6 +132,33 @@ class Reply:
         return text
 
 
+_HTTP_VERSIONS = {10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2"}
+
+
+@dataclass
+class RawReply:
+    """One answer exactly as received: status line, headers in order, body bytes."""
+
+    status: int
+    reason: str
+    http_version: str
+    headers: list[tuple[str, str]]
+    content: bytes
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key.lower() == name.lower():
+                return value
+        return None
+
+    def json(self) -> Any:
+        """The body decoded as JSON, or None when it is empty or not JSON."""
+        try:
+            return json.loads(self.content.decode("utf-8"))
+        except ValueError:
+            return None
+
+
 def jwt_expiry(token: str | None) -> float | None:
     """The ``exp`` claim of a JWT, read without checking its signature."""
     if not token or token.count(".") != 2:
@@ -244,6 +271,52 @@ class ConsoleClient:
         caller (see ``request``).
         """
         url = self.url(path)
+        response, raw_body = self._exchange(
+            method, url, auth, headers, json=json_body, params=params
+        )
+        return self._decode(method, url, response, raw_body)
+
+    def send_raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: bool = True,
+    ) -> RawReply:
+        """Send one request and return the answer as received, whatever it is.
+
+        Unlike ``send``, nothing is decoded or judged: any status, redirects
+        and non-JSON bodies included. Only failing to get an answer raises.
+        """
+        url = self.url(path)
+        response, raw_body = self._exchange(
+            method, url, auth, headers, data=data, params=params
+        )
+        raw_headers = getattr(response.raw, "headers", None)
+        if raw_headers is not None and hasattr(raw_headers, "items"):
+            pairs = [(str(k), str(v)) for k, v in raw_headers.items()]
+        else:
+            pairs = list(response.headers.items())
+        version = getattr(response.raw, "version", 11)
+        return RawReply(
+            status=response.status_code,
+            reason=response.reason or "",
+            http_version=_HTTP_VERSIONS.get(version, "HTTP/1.1"),
+            headers=pairs,
+            content=raw_body,
+        )
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        auth: bool,
+        headers: Mapping[str, str] | None,
+        **kwargs: Any,
+    ) -> tuple[requests.Response, bytes]:
         all_headers = {"Accept": "application/json"}
         if auth:
             all_headers.update(self.auth_headers())
@@ -254,12 +327,11 @@ class ConsoleClient:
             response = self._http.request(
                 method,
                 url,
-                json=json_body,
-                params=params,
                 headers=all_headers,
                 timeout=self.timeout,
                 verify=self._verify,
                 allow_redirects=False,
+                **kwargs,
             )
             raw_body = response.content
         except requests.exceptions.RequestException as error:
@@ -271,7 +343,18 @@ class ConsoleClient:
                 f"in {time.monotonic() - started:.3f}s; sent headers {all_headers}"
             )
         )
-        return self._decode(method, url, response, raw_body)
+        return response, raw_body
+
+    def session_refusal(self, status: int, body: Any) -> SessionRejected | None:
+        """The refusal a 401 answer means for the session, if it is one.
+
+        Its ``renewable`` says whether renewing with the refresh token may help.
+        """
+        reply = Reply(status, body, {}, None)
+        if status != 401:
+            return None
+        error = self._rejected(reply)
+        return error if isinstance(error, SessionRejected) else None
 
     def _transport_error(
         self, error: requests.exceptions.RequestException
