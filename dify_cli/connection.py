@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from dify_cli import logs
@@ -28,7 +28,7 @@ from dify_cli.client import (
     jwt_expiry,
 )
 from dify_cli.errors import AuthError, ConfigError, DifyError, UsageError
-from dify_cli.versions import generation_for
+from dify_cli.versions import as_generation, generation_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -89,7 +89,7 @@ def make_client(
         ca_bundle=settings.ca_bundle,
         timeout=settings.timeout,
         version=session.server_version if session else None,
-        generation=session.generation if session else None,  # type: ignore[arg-type]
+        generation=as_generation(session.generation) if session else None,
     )
     if session is not None:
         client.use(credentials_of(session))
@@ -178,8 +178,9 @@ class Connection:
     def _take(self, session: Session) -> None:
         self.session = session
         self.client.use(credentials_of(session))
-        if session.generation in ("legacy", "cookie", "modern"):
-            self.client.generation = session.generation  # type: ignore[assignment]
+        self.client.generation = (
+            as_generation(session.generation) or self.client.generation
+        )
 
     def request(
         self,
@@ -206,10 +207,8 @@ class Connection:
     def _rejected(self, error: SessionRejected) -> AuthError:
         if error.renewable:
             return expired_error(self.profile)
-        return AuthError(
-            f"{error.message}.".replace("..", "."),
-            hint=f"Run `dify --profile {self.profile} connect`.",
-        )
+        text = error.message if error.message.endswith(".") else error.message + "."
+        return AuthError(text, hint=f"Run `dify --profile {self.profile} connect`.")
 
     def check(self) -> dict[str, Any]:
         """Read the account: the cheapest proof that the session works."""
@@ -277,8 +276,6 @@ class ConnectResult:
     pending: bool = False
     workspace: dict[str, Any] | None = None
     workspace_error: DifyError | None = None
-    requests: int = 0
-    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """The result as plain data for ``--json``; no secrets."""
@@ -321,10 +318,10 @@ def connect(
     A stored session for the same server is checked with one request (after
     renewal if it needs it) and kept, unless ``force``, a login is half done
     (an email code sent), or the settings ask for another account or, by
-    flag, another method. Otherwise the server is
-    probed, the method logs in, the new session is checked by reading the
-    account, and only then stored; a failure leaves the old session as it was.
-    When the settings name a workspace, it is switched to after the login.
+    flag, another method. Otherwise the server is probed, the method logs in,
+    the new session is checked by reading the account, and only then stored;
+    a failure leaves the old session as it was. When the settings name a
+    workspace, it is switched to after the login.
     """
     io = interaction or Interaction()
     previous = stored_session(settings, store)
@@ -384,13 +381,7 @@ def _try_reuse(
         session = replace(session, account=_account_of(account))
         with store.lock(settings.profile):
             store.save(settings.profile, session)
-    return ConnectResult(
-        settings.profile,
-        settings.server,
-        session,
-        reused=True,
-        requests=conn.client.requests_sent,
-    )
+    return ConnectResult(settings.profile, settings.server, session, reused=True)
 
 
 def _account_of(profile: Mapping[str, Any]) -> dict[str, str]:
@@ -441,13 +432,7 @@ def _login(
     )
     session = method.login(ctx)
     if session is None:
-        return ConnectResult(
-            settings.profile,
-            settings.server,
-            None,
-            pending=True,
-            requests=client.requests_sent,
-        )
+        return ConnectResult(settings.profile, settings.server, None, pending=True)
 
     client.use(credentials_of(session))
     try:
@@ -477,7 +462,6 @@ def _login(
             result.workspace = select_workspace(client, str(wanted))
         except DifyError as error:
             result.workspace_error = error
-    result.requests = client.requests_sent
     return result
 
 

@@ -112,6 +112,14 @@ def generation_for(version: str | None) -> Generation:
     return "legacy"
 
 
+def as_generation(text: str | None) -> Generation | None:
+    """``text`` if it names a generation (as stored in a session), else None."""
+    for generation in GENERATIONS:
+        if text == generation:
+            return generation
+    return None
+
+
 def encodes_secrets(version: str | None) -> bool:
     """Whether the server expects password and email code Base64-encoded."""
     return generation_for(version) == "modern"
