@@ -7,7 +7,6 @@ import time
 from typing import TYPE_CHECKING
 
 from dify_cli.auth import AuthMethod, AuthOption, LoginContext
-from dify_cli.client import EmailCodeRejected
 from dify_cli.errors import UsageError
 from dify_cli.hookspecs import hookimpl
 
@@ -82,6 +81,10 @@ def login(ctx: LoginContext) -> Session | None:
                 f"Code sent to {email}", alternative="pass --code or set DIFY_CODE"
             )
         )
+
+    # Imported here: loading the plugins for `dify --help` should not pay for
+    # the HTTP stack.
+    from dify_cli.client import EmailCodeRejected
 
     try:
         credentials = ctx.client.login_email_code(email, code, str(token), LANGUAGE)

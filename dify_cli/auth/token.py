@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 from dify_cli import logs
 from dify_cli.auth import AuthMethod, AuthOption, LoginContext
-from dify_cli.client import Credentials, RefreshRejected, jwt_expiry
 from dify_cli.errors import AuthError
 from dify_cli.hookspecs import hookimpl
 
@@ -23,6 +22,10 @@ def login(ctx: LoginContext) -> Session:
     This is the way in for accounts that sign in with SSO or GitHub/Google,
     which have no password the console API accepts.
     """
+    # Imported here: loading the plugins for `dify --help` should not pay for
+    # the HTTP stack.
+    from dify_cli.client import Credentials, RefreshRejected, jwt_expiry
+
     access = ctx.options.get("access_token") or ctx.prompt(
         "Access token (the access_token cookie)",
         hidden=True,
