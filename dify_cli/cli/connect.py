@@ -103,12 +103,29 @@ def _method_values(
             value = _from_env(option)
         if value in (None, False) and option.profile_key:
             value = settings.get(option.name)
-        if option.kind == "flag":
-            value = bool(value)
+        value = _typed(option, value)
         if option.secret and isinstance(value, str):
             logs.add_secret(value)
         values[option.name] = value
     return values
+
+
+def _typed(option: AuthOption, value: Any) -> Any:
+    # Values from the environment arrive as text; the command line's are typed.
+    if option.kind == "flag":
+        if isinstance(value, str):
+            return value.strip().lower() in {"1", "true", "yes", "on"}
+        return bool(value)
+    if value is None:
+        return None
+    if option.kind == "float" and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            raise UsageError(
+                f"{option.flag} must be a number, not {value!r}."
+            ) from None
+    return str(value) if isinstance(value, Path) else value
 
 
 def _from_env(option: AuthOption) -> Any:
