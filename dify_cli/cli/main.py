@@ -48,23 +48,54 @@ class _Reported(click.ClickException):
 
 
 class RootGroup(click.Group):
-    """Loads built-in commands on first use and turns DifyError into exit codes."""
+    """Loads built-in commands on first use, plugin commands when a name is not
+    built in (or for the help), and turns DifyError into exit codes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plugin_state: object = None
+        self._plugin_commands: set[str] = set()
+
+    def load_plugin_commands(self) -> None:
+        """Let the plugins add their commands, once per loading of the plugins.
+
+        Plugins load only here and in commands that need them, so that
+        ``dify --version`` and the built-in commands never scan entry points.
+        """
+        from dify_cli import plugin_manager
+
+        state = plugin_manager.get_plugin_manager()
+        if state is self._plugin_state:
+            return
+        # The plugins were loaded afresh (tests do that): drop the old commands.
+        for name in self._plugin_commands:
+            self.commands.pop(name, None)
+        before = set(self.commands)
+        plugin_manager.register_commands(self)
+        self._plugin_commands = set(self.commands) - before
+        self._plugin_state = state
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        self.load_plugin_commands()
         return sorted({*BUILTIN_COMMANDS, *self.commands})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in self.commands:
-            return self.commands[cmd_name]
+        # Built-in names win: a plugin cannot replace `connect` or `token`.
         if cmd_name in BUILTIN_COMMANDS:
             module = importlib.import_module(BUILTIN_COMMANDS[cmd_name][0])
             command: click.Command = module.command
             return command
-        return None
+        if cmd_name not in self.commands:
+            self.load_plugin_commands()
+        return self.commands.get(cmd_name)
 
     def format_commands(
         self, ctx: click.Context, formatter: click.HelpFormatter
     ) -> None:
+        # Listing plugin commands means loading the plugins (some 50 ms: pluggy,
+        # the entry-point scan, the plugin modules). Help is read by people, for
+        # whom a complete list is worth it; --version never gets here.
+        self.load_plugin_commands()
         rows = [(name, BUILTIN_COMMANDS[name][1]) for name in sorted(BUILTIN_COMMANDS)]
         rows += [
             (name, cmd.get_short_help_str(limit=formatter.width))
