@@ -153,24 +153,27 @@ def _render(data: dict[str, Any]) -> str:
 
 
 def _save_profile(
-    result: ConnectResult,
-    settings: Settings,
-    method: AuthMethod,
-    flag_values: Mapping[str, Any],
+    result: ConnectResult, settings: Settings, method: AuthMethod
 ) -> None:
-    store = app_context().profile_store()
+    """Save what this login used: server, method, email, and settings given as
+    options (a CA bundle, a plugin's profile keys); never --insecure."""
     wanted: dict[str, Any] = {"server": settings.server, "auth_method": method.name}
-    if method.needs_email and result.session and settings.email:
-        wanted["email"] = settings.email
-    elif method.needs_email and result.session and result.session.account.get("email"):
-        wanted["email"] = result.session.account["email"]
-    for key, value in flag_values.items():
-        if value is not None:
-            wanted[key] = str(value) if isinstance(value, Path) else value
-    current = store.get(settings.profile) or {}
-    changed = {key: value for key, value in wanted.items() if current.get(key) != value}
-    if changed or not store.get(settings.profile):
-        store.update(settings.profile, changed or wanted)
+    account = result.session.account if result.session else {}
+    email = settings.email or account.get("email")
+    if method.needs_email and email:
+        wanted["email"] = email
+    for key, setting in settings.values.items():
+        if setting.source == "flag" and key not in ("verify_tls", "workspace"):
+            wanted.setdefault(key, setting.value)
+    store = app_context().profile_store()
+    current = store.get(settings.profile)
+    changed = {
+        key: value
+        for key, value in wanted.items()
+        if current is None or current.get(key) != value
+    }
+    if changed:
+        store.update(settings.profile, changed)
 
 
 def _run(
@@ -221,9 +224,7 @@ def _run(
             emit(result.summary())
         return
     if not no_save and not result.reused:
-        saved = {"ca_bundle": flags["ca_bundle"]}
-        saved.update({key: given.get(key) for key in profile_keys})
-        _save_profile(result, settings, method, saved)
+        _save_profile(result, settings, method)
     emit(result.summary(), _render)
     if insecure and settings.server.startswith("https://"):
         # Saving it would quietly weaken every later command; say how instead.
