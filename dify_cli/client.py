@@ -29,7 +29,7 @@ from dify_cli.errors import (
 from dify_cli.versions import Generation, encodes_secrets, generation_for
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +281,7 @@ class ConsoleClient:
         method: str,
         path: str,
         *,
-        params: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | Sequence[tuple[str, str]] | None = None,
         data: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         auth: bool = True,

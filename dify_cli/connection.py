@@ -17,13 +17,15 @@ import logging
 import re
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dify_cli import logs
 from dify_cli.client import (
     ConsoleClient,
     Credentials,
+    RawReply,
     RefreshRejected,
+    Reply,
     SessionRejected,
     jwt_expiry,
 )
@@ -31,7 +33,7 @@ from dify_cli.errors import AuthError, ConfigError, DifyError, UsageError
 from dify_cli.versions import as_generation, generation_for
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
     from dify_cli.auth import AuthMethod, Prompter
     from dify_cli.profiles import ProfileStore
@@ -39,6 +41,8 @@ if TYPE_CHECKING:
     from dify_cli.settings import Settings
 
 log = logging.getLogger(__name__)
+
+_Answer = TypeVar("_Answer")
 
 # Renew this long before the access token's expiry, so that a command started
 # just before it does not fail half-way.
@@ -203,6 +207,61 @@ class Connection:
             return self.client.request(method, path, json_body=json_body, params=params)
         except SessionRejected as error:
             raise self._rejected(error) from None
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Reply:
+        """Like ``request``, but the decoded answer comes back whatever its status.
+
+        Only a refused session raises (AuthError), after the same renewal and
+        retry as ``request``; judging any other status is up to the caller.
+        """
+        reply = self._renewing(
+            lambda: self.client.send(method, path, json_body=json_body, params=params),
+            lambda reply: self.client.session_refusal(reply.status, reply.body),
+        )
+        refusal = self.client.session_refusal(reply.status, reply.body)
+        if refusal is not None:
+            raise self._rejected(refusal)
+        return reply
+
+    def send_raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | Sequence[tuple[str, str]] | None = None,
+        data: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> RawReply:
+        """An authenticated request answered as received (see
+        ``ConsoleClient.send_raw``), renewed and retried once if the token expired.
+        """
+        return self._renewing(
+            lambda: self.client.send_raw(
+                method, path, params=params, data=data, headers=headers
+            ),
+            lambda raw: self.client.session_refusal(raw.status, raw.json()),
+        )
+
+    def _renewing(
+        self,
+        attempt: Callable[[], _Answer],
+        refusal: Callable[[_Answer], SessionRejected | None],
+    ) -> _Answer:
+        self.ensure_fresh()
+        answer = attempt()
+        refused = refusal(answer)
+        if refused is None or not refused.renewable or not self.session.refresh_token:
+            return answer
+        log.debug("%s; renewing and retrying once", refused.message)
+        self.renew()
+        return attempt()
 
     def _rejected(self, error: SessionRejected) -> AuthError:
         if error.renewable:
