@@ -105,6 +105,10 @@ class FakeDify:
     cloud is Dify Cloud (always set up, frozen emails, password-less accounts).
     access_ttl is the access and CSRF token lifetime in seconds.
 
+    admin_api_key turns on Dify's admin API key (ADMIN_API_KEY_ENABLE): with it
+    as the Bearer token and X-WORKSPACE-ID, a request acts as that workspace's
+    owner (see admin_key.py).
+
     Beyond the contract: port (0 picks a free one), init_password (setup must
     first pass POST /init), email_code_ttl (seconds an email-code token lives)
     and timeout_hold (longest a `Fault.TIMEOUT` request is held). Apps live in
@@ -126,6 +130,7 @@ class FakeDify:
         init_password: str | None = None,
         email_code_ttl: float = 300,
         timeout_hold: float = 10.0,
+        admin_api_key: str | None = None,
     ) -> None:
         if generation not in GENERATIONS:
             raise ValueError(f"generation must be one of {', '.join(GENERATIONS)}")
@@ -136,6 +141,7 @@ class FakeDify:
         self.cloud = cloud
         self.access_ttl = access_ttl
         self.init_password = init_password
+        self.admin_api_key = admin_api_key
         self.timeout_hold = timeout_hold
         self.pydantic_version = "2.12" if self.behaviour.modern_shapes else "2.11"
 
