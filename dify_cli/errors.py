@@ -53,6 +53,10 @@ class RateLimitError(DifyError):
     exit_code = 7
 
 
+class NotFoundError(DifyError):
+    """What the command names does not exist: an app, a workspace."""
+
+
 class ApiError(DifyError):
     """The console API answered with an error that fits none of the kinds above."""
 
