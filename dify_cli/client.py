@@ -52,16 +52,21 @@ class Credentials:
     ``cookie_names`` maps each kind (``access_token``, ``refresh_token``,
     ``csrf_token``) to the exact name the server set, ``__Host-`` prefix
     included; an empty mapping means the names are unknown (a pasted token),
-    and both spellings are sent.
+    and both spellings are sent. ``headers`` are further headers the session's
+    auth method sends on every authenticated request (an API key, say); they
+    go after the token headers and replace any of the same name.
     """
 
     access_token: str | None = None
     refresh_token: str | None = None
     csrf_token: str | None = None
     cookie_names: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
     def register_secrets(self) -> None:
         for value in (self.access_token, self.refresh_token, self.csrf_token):
+            logs.add_secret(value)
+        for value in self.headers.values():
             logs.add_secret(value)
 
 
@@ -521,7 +526,10 @@ class ConsoleClient:
     # -- credentials -------------------------------------------------------
 
     def auth_headers(self) -> dict[str, str]:
-        """The headers that present this session's tokens to the server."""
+        """The headers that present this session to the server."""
+        return {**self._token_headers(), **self.credentials.headers}
+
+    def _token_headers(self) -> dict[str, str]:
         creds = self.credentials
         if not creds.access_token:
             return {}
@@ -798,6 +806,7 @@ class ConsoleClient:
         fresh.csrf_token = fresh.csrf_token or creds.csrf_token
         for kind, name in creds.cookie_names.items():
             fresh.cookie_names.setdefault(kind, name)
+        fresh.headers = dict(creds.headers)
         self.credentials = fresh
         return fresh
 
