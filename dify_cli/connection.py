@@ -6,14 +6,22 @@ Renewal: when the access token has expired or will within a minute (its JWT
 the refresh token and the request retried. Renewal holds the profile's
 inter-process lock and re-reads the stored session first, so that when many
 processes need it at once only the first one refreshes and the others take
-its tokens. A session that cannot be renewed is kept on disk, untouched, so
-that ``dify status`` can still say which server and account it was for; it is
-replaced by the next ``dify connect`` and deleted by ``dify disconnect``.
+its tokens. A session without a refresh token (or whose refresh token the
+server refuses) is renewed by its auth method's ``renew`` function when it
+has one, under the same lock. A session that cannot be renewed is kept on
+disk, untouched, so that ``dify status`` can still say which server and
+account it was for; it is replaced by the next ``dify connect`` and deleted by
+``dify disconnect``.
+
+Every client made for a stored session also sends the headers its auth method
+adds (``AuthMethod.request_headers``), so a method whose credential is not a
+console token works through the same connection.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from dataclasses import dataclass, replace
@@ -35,7 +43,7 @@ from dify_cli.versions import as_generation, generation_for
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    from dify_cli.auth import AuthMethod, Prompter
+    from dify_cli.auth import AuthMethod, LoginFunction, Prompter
     from dify_cli.profiles import ProfileStore
     from dify_cli.sessions import Session, SessionStore
     from dify_cli.settings import Settings
@@ -53,8 +61,13 @@ _UUID = re.compile(
 )
 
 
-def credentials_of(session: Session) -> Credentials:
-    """The tokens of a stored session, as the client holds them."""
+def credentials_of(session: Session, settings: Settings | None = None) -> Credentials:
+    """The tokens of a stored session, as the client holds them.
+
+    With ``settings`` (which resolve the method's options), the headers the
+    session's auth method adds come along; a method that is not installed
+    adds none, and ``Connection`` reports it before the first request.
+    """
     for value in (
         session.access_token,
         session.refresh_token,
@@ -67,7 +80,68 @@ def credentials_of(session: Session) -> Credentials:
         refresh_token=session.refresh_token,
         csrf_token=session.csrf_token,
         cookie_names=dict(session.cookie_names),
+        headers=method_headers(session, settings) if settings is not None else {},
     )
+
+
+def has_credentials(session: Session) -> bool:
+    """Whether a stored session holds something to log in with.
+
+    An access token, or secrets its auth method kept (an API key the method
+    turns into headers, say); a login that is only half done holds neither.
+    """
+    return bool(session.access_token or session.extra)
+
+
+def session_method(session: Session) -> AuthMethod:
+    """The installed auth method that made ``session``; ConfigError if none is."""
+    from dify_cli import plugin_manager
+
+    method = plugin_manager.auth_methods().get(session.auth_method)
+    if method is not None:
+        return method
+    return plugin_manager.auth_method(session.auth_method)
+
+
+def method_options(
+    method: AuthMethod, settings: Settings, env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """A method's options outside ``connect``: the environment, then the profile.
+
+    The command line only reaches ``login``; whatever else a method needs
+    later (for its headers, or to renew) comes from where it can be found
+    again in the next process.
+    """
+    environ = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for option in method.options:
+        value: Any = next((environ[n] for n in option.env if environ.get(n)), None)
+        if value is None and option.profile_key:
+            value = settings.get(option.name)
+        if option.kind == "flag":
+            value = str(value).strip().lower() in {"1", "true", "yes", "on"}
+        elif option.kind == "float" and isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise ConfigError(
+                    f"{option.env[0]} must be a number, not {value!r}."
+                ) from None
+        if option.secret and isinstance(value, str):
+            logs.add_secret(value)
+        values[option.name] = value
+    return values
+
+
+def method_headers(session: Session, settings: Settings) -> dict[str, str]:
+    """The headers the session's auth method sends with every request."""
+    from dify_cli import plugin_manager
+
+    method = plugin_manager.auth_methods().get(session.auth_method)
+    if method is None or method.request_headers is None:
+        return {}
+    made = method.request_headers(session, method_options(method, settings))
+    return {str(name): str(value) for name, value in made.items()}
 
 
 def with_credentials(session: Session, creds: Credentials) -> Session:
@@ -80,6 +154,23 @@ def with_credentials(session: Session, creds: Credentials) -> Session:
         cookie_names=dict(creds.cookie_names),
         access_expires_at=jwt_expiry(creds.access_token),
     )
+
+
+def _renewed_since(started: Session, current: Session) -> bool:
+    """Whether another process renewed the session since ``started`` was read.
+
+    Refresh tokens are random and rotate on every renewal, while two access
+    tokens issued in the same second are identical: compare refresh tokens,
+    and access tokens only for sessions that have no refresh token.
+    """
+    if not current.access_token:
+        return False
+    if started.refresh_token or current.refresh_token:
+        changed = current.refresh_token != started.refresh_token
+    else:
+        changed = current.access_token != started.access_token
+    expires_at = current.access_expires_at
+    return changed and (expires_at is None or expires_at > time.time())
 
 
 def make_client(
@@ -96,7 +187,7 @@ def make_client(
         generation=as_generation(session.generation) if session else None,
     )
     if session is not None:
-        client.use(credentials_of(session))
+        client.use(credentials_of(session, settings))
     return client
 
 
@@ -135,11 +226,24 @@ class Connection:
             return False
         return (now or time.time()) + RENEW_MARGIN >= expires_at
 
+    def method(self) -> AuthMethod:
+        """The auth method of the session; ConfigError when it is not installed."""
+        return session_method(self.session)
+
+    def renewable(self) -> bool:
+        """Whether an expired session can be renewed without the user."""
+        return bool(self.session.refresh_token) or self.method().renew is not None
+
     def ensure_fresh(self) -> None:
-        """Renew ahead of time when the access token is (nearly) expired."""
+        """Renew ahead of time when the access token is (nearly) expired.
+
+        Also the check, before the first request, that the session's auth
+        method is still installed.
+        """
+        self.method()
         if not self.needs_renewal():
             return
-        if not self.session.refresh_token:
+        if not self.renewable():
             expires_at = self.session.access_expires_at or 0
             if expires_at <= time.time():
                 raise expired_error(self.profile)
@@ -149,39 +253,68 @@ class Connection:
     def renew(self) -> None:
         """Renew the session under the profile's lock, or take another's renewal.
 
-        Raises AuthError (exit 4) when the server refuses the refresh token;
-        the stored session is then left as it is.
+        Raises AuthError (exit 4) when the server refuses the refresh token
+        and the method cannot log in again; the stored session is then left
+        as it is.
         """
-        # Refresh tokens are random and rotate on every renewal, while two
-        # access tokens issued in the same second are identical: compare those.
-        started_with = self.session.refresh_token
+        started = self.session
         with self.store.lock(self.profile):
             current = self.store.load(self.profile)
             if current is None or current.server != self.session.server:
                 raise not_connected_error(self.profile, self.settings.server)
-            if current.access_token and current.refresh_token != started_with:
-                expires_at = current.access_expires_at
-                if expires_at is None or expires_at > time.time():
-                    log.debug("session renewed by another process; using its tokens")
-                    self._take(current)
-                    return
-            if not current.refresh_token:
-                raise expired_error(self.profile)
+            if _renewed_since(started, current):
+                log.debug("session renewed by another process; using its tokens")
+                self._take(current)
+                return
             self._take(current)
+            updated = self._renewed(current)
+            self.store.save(self.profile, updated)
+            self._take(updated)
+            self.renewed = True
+
+    def _renewed(self, current: Session) -> Session:
+        relogin = self.method().renew
+        if current.refresh_token:
             log.debug("renewing the session with the refresh token")
             try:
-                fresh = self.client.refresh()
+                return with_credentials(current, self.client.refresh())
             except RefreshRejected as error:
                 log.debug("refresh refused: %s", error.message)
-                raise expired_error(self.profile) from None
-            updated = with_credentials(current, fresh)
-            self.store.save(self.profile, updated)
-            self.session = updated
-            self.renewed = True
+                if relogin is None:
+                    raise expired_error(self.profile) from None
+        if relogin is None:
+            raise expired_error(self.profile)
+        log.debug("renewing the session through auth method %s", current.auth_method)
+        return self._log_in_again(current, relogin)
+
+    def _log_in_again(self, current: Session, relogin: LoginFunction) -> Session:
+        from dify_cli.auth import LoginContext
+
+        method = self.method()
+        ctx = LoginContext(
+            profile=self.profile,
+            server=current.server,
+            email=self.settings.email,
+            method=method.name,
+            options=method_options(method, self.settings),
+            client=self.client,
+            previous=current,
+        )
+        fresh = relogin(ctx)
+        if fresh is None:
+            raise expired_error(self.profile)
+        return replace(
+            fresh,
+            server=current.server,
+            account=fresh.account or dict(current.account),
+            pending={},
+            access_expires_at=fresh.access_expires_at or jwt_expiry(fresh.access_token),
+            obtained_at=fresh.obtained_at or time.time(),
+        )
 
     def _take(self, session: Session) -> None:
         self.session = session
-        self.client.use(credentials_of(session))
+        self.client.use(credentials_of(session, self.settings))
         self.client.generation = (
             as_generation(session.generation) or self.client.generation
         )
@@ -199,7 +332,7 @@ class Connection:
         try:
             return self.client.request(method, path, json_body=json_body, params=params)
         except SessionRejected as error:
-            if not error.renewable or not self.session.refresh_token:
+            if not error.renewable or not self.renewable():
                 raise self._rejected(error) from None
             log.debug("%s; renewing and retrying once", error.message)
         self.renew()
@@ -257,7 +390,7 @@ class Connection:
         self.ensure_fresh()
         answer = attempt()
         refused = refusal(answer)
-        if refused is None or not refused.renewable or not self.session.refresh_token:
+        if refused is None or not refused.renewable or not self.renewable():
             return answer
         log.debug("%s; renewing and retrying once", refused.message)
         self.renew()
@@ -314,7 +447,7 @@ def open_connection(settings: Settings, store: SessionStore) -> Connection:
     No request is sent until one is made; renewal happens on the first.
     """
     session = stored_session(settings, store)
-    if session is None or not session.access_token:
+    if session is None or not has_credentials(session):
         raise not_connected_error(settings.profile, settings.server)
     return Connection(
         settings.profile, settings, store, session, make_client(settings, session)
@@ -386,7 +519,7 @@ def connect(
     previous = stored_session(settings, store)
     if (
         previous is not None
-        and previous.access_token
+        and has_credentials(previous)
         and not force
         and not _wants_new_login(settings, method, previous)
     ):
@@ -425,12 +558,16 @@ def _wants_new_login(settings: Settings, method: AuthMethod, session: Session) -
 def _try_reuse(
     settings: Settings, store: SessionStore, session: Session
 ) -> ConnectResult | None:
-    conn = Connection(
-        settings.profile, settings, store, session, make_client(settings, session)
-    )
+    try:
+        client = make_client(settings, session)
+    except DifyError as error:
+        log.debug("stored session is not usable (%s): logging in", error.message)
+        return None
+    conn = Connection(settings.profile, settings, store, session, client)
     try:
         account = conn.check()
-    except AuthError as error:
+    except (AuthError, ConfigError) as error:
+        # ConfigError: the method that made the session is no longer installed.
         log.debug("stored session does not work (%s): logging in", error.message)
         return None
     finally:
@@ -493,7 +630,7 @@ def _login(
     if session is None:
         return ConnectResult(settings.profile, settings.server, None, pending=True)
 
-    client.use(credentials_of(session))
+    client.use(credentials_of(session, settings))
     try:
         account = client.account_profile()
     except SessionRejected as error:
