@@ -46,7 +46,9 @@ def _settings_rows(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def _offline_state(session: Session | None) -> tuple[str, int]:
-    if session is None or not session.access_token:
+    from dify_cli.connection import has_credentials
+
+    if session is None or not has_credentials(session):
         return "not connected", AuthError.exit_code
     expires_at = session.access_expires_at
     if expires_at is not None and expires_at <= time.time():
@@ -60,7 +62,7 @@ def profile_status(
     settings: Settings, store: SessionStore, *, offline: bool
 ) -> tuple[dict[str, Any], int]:
     """What ``status`` shows for one profile, and the exit code it stands for."""
-    from dify_cli.connection import Connection, make_client
+    from dify_cli.connection import Connection, has_credentials, make_client
 
     stored = store.load(settings.profile)
     session = stored if stored and stored.server == settings.server else None
@@ -87,13 +89,13 @@ def profile_status(
     if session is not None and session.pending and not session.access_token:
         data["state"] = "login pending (code sent)"
 
-    if offline or session is None or not session.access_token:
+    if offline or session is None or not has_credentials(session):
         state, code = _offline_state(session)
         if code:
             data["error"] = data["error"] or (
                 f"run `dify --profile {settings.profile} connect`"
             )
-        if session is not None and session.access_token:
+        if session is not None and has_credentials(session):
             data["state"] = state
             data["connected"] = None if code == 0 else False
         return data, code

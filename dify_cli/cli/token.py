@@ -40,6 +40,12 @@ def command(csrf: bool) -> None:
             hint="Servers before 1.9.2 take the access token alone.",
         )
     value = session.csrf_token if csrf else session.access_token
+    if value is None:
+        # A method such as an API key presents the session with its own
+        # headers; there is no console token to hand out.
+        raise UsageError(
+            f"The session of auth method {session.auth_method!r} has no access token.",
+        )
     kind = "csrf_token" if csrf else "access_token"
     emit(
         {kind: value, "expires_at": session.access_expires_at},
