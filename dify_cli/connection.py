@@ -106,18 +106,19 @@ def session_method(session: Session) -> AuthMethod:
 def method_options(
     method: AuthMethod, settings: Settings, env: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
-    """A method's options outside ``connect``: the environment, then the profile.
+    """A method's options outside its ``login``: as the settings resolve them.
 
-    The command line only reaches ``login``; whatever else a method needs
-    later (for its headers, or to renew) comes from where it can be found
-    again in the next process.
+    Profile keys come from the settings (flag, environment, profile); other
+    options from their environment variables only, since a secret given on
+    the command line reaches ``login`` alone and is not there next time.
     """
     environ = os.environ if env is None else env
     values: dict[str, Any] = {}
     for option in method.options:
-        value: Any = next((environ[n] for n in option.env if environ.get(n)), None)
-        if value is None and option.profile_key:
-            value = settings.get(option.name)
+        # A profile key's setting already weighs flag, environment and profile.
+        value: Any = settings.get(option.name) if option.profile_key else None
+        if value is None:
+            value = next((environ[n] for n in option.env if environ.get(n)), None)
         if option.kind == "flag":
             value = str(value).strip().lower() in {"1", "true", "yes", "on"}
         elif option.kind == "float" and isinstance(value, str):
