@@ -159,8 +159,8 @@ def test_plugin_method_gets_options_help_and_logs_in(
     assert "tenant acme" in again.stderr
 
     hello = dify_proc("demo-hello", extra_env=env)
-    if hello.exit_code == 0:  # only once the root group calls register_commands
-        assert hello.stdout == "hello from demo\n"
+    assert hello.exit_code == 0, hello.output
+    assert hello.stdout == "hello from demo\n"
 
 
 def test_broken_plugins_are_reported_once_and_skipped(
