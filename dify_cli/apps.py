@@ -543,11 +543,10 @@ def _import_body(conn: Connection, reply: Reply) -> dict[str, Any]:
             )
         raise conn.client.error_for(reply)
     if body["status"] == "failed":
-        reason = str(body.get("error") or "no reason given")
-        raise ApiError(
-            f"The server refused the import: {reason.rstrip('.')}.",
-            status=reply.status,
-        )
+        # A YAML parser's message spans lines; its first says what is wrong.
+        lines = str(body.get("error") or "").strip().splitlines()
+        reason = lines[0].rstrip(".:") if lines else "no reason given"
+        raise ApiError(f"The server refused the import: {reason}.", status=reply.status)
     return body
 
 
