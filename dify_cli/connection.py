@@ -97,10 +97,18 @@ def session_method(session: Session) -> AuthMethod:
     """The installed auth method that made ``session``; ConfigError if none is."""
     from dify_cli import plugin_manager
 
-    method = plugin_manager.auth_methods().get(session.auth_method)
+    name = session.auth_method
+    method = plugin_manager.auth_methods().get(name)
     if method is not None:
         return method
-    return plugin_manager.auth_method(session.auth_method)
+    if plugin_manager.is_ambiguous(name):
+        plugin_manager.auth_method(name)  # raises the error naming both
+    raise ConfigError(
+        f"The session was made with auth method {name!r}, which is not "
+        "installed (see `dify plugins`).",
+        hint="Install the plugin that adds it again, or run `dify connect "
+        "--method NAME` with an installed method.",
+    )
 
 
 def method_options(

@@ -309,6 +309,11 @@ def auth_method(name: str) -> AuthMethod:
     )
 
 
+def is_ambiguous(name: str) -> bool:
+    """Whether two installed plugins claim auth method ``name``."""
+    return name in _registered().clashes
+
+
 def auth_options() -> dict[str, AuthOption]:
     """Every option of every auth method by name; a shared name appears once."""
     found: dict[str, AuthOption] = {}
