@@ -177,7 +177,7 @@ def _fail(
     if quiet:
         return
     # Said once per process: plugins load once, and each hook runs once.
-    sys.stderr.write(f"warning: plugin {info.name!r} {problem}; skipped.\n")
+    sys.stderr.write(f"warning: {info.label} {problem}; skipped.\n")
 
 
 def load_plugin(plugin: object, name: str) -> None:
@@ -286,7 +286,11 @@ def _clash(name: str, info: PluginInfo, found: _Methods) -> None:
         _fail(owner, f"clashes with {info.label} over auth method {name!r}", None)
     else:
         found.clashes[name] = found.clashes[name].rstrip(".") + f" and {info.label}."
-    _fail(info, f"clashes over auth method {name!r}", None, quiet=owner is None)
+        _fail(info, f"clashes with others over auth method {name!r}", None)
+        return
+    _fail(
+        info, f"clashes with {owner.label} over auth method {name!r}", None, quiet=True
+    )
 
 
 def auth_method(name: str) -> AuthMethod:
