@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import http.cookiejar
 import json
 import logging
 import sys
@@ -13,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import requests
 
 from dify_cli import logs
 from dify_cli.errors import (
@@ -30,6 +27,8 @@ from dify_cli.versions import Generation, encodes_secrets, generation_for
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -218,16 +217,34 @@ class ConsoleClient:
         # be out of date after the server was upgraded.
         self.seen_version: str | None = None
         self._verify = self._tls_setting(verify_tls, ca_bundle)
-        self._http = requests.Session()
-        self._http.cookies.set_policy(
-            http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
-        )
+        self._session: requests.Session | None = None
+
+    @property
+    def _http(self) -> requests.Session:
+        # Importing requests takes longer than the rest of a command; a client
+        # that never sends (a token still fresh, an offline status) skips it.
+        if self._session is None:
+            import http.cookiejar
+
+            import requests
+
+            if self._verify is False:
+                import urllib3
+
+                # urllib3 would warn on every request; the line of our own
+                # written when the client was made is enough.
+                urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            self._session = requests.Session()
+            self._session.cookies.set_policy(
+                http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+            )
+        return self._session
 
     def _tls_setting(
         self, verify_tls: bool, ca_bundle: str | Path | None
     ) -> bool | str:
         if not verify_tls:
-            self._disable_tls_warnings()
+            self._warn_unverified()
             return False
         if ca_bundle:
             path = Path(ca_bundle).expanduser()
@@ -239,11 +256,7 @@ class ConsoleClient:
             return str(path)
         return True
 
-    def _disable_tls_warnings(self) -> None:
-        import urllib3
-
-        # urllib3 would warn on every request; one line of our own is enough.
-        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    def _warn_unverified(self) -> None:
         if self.server.startswith("https://") and self.server not in _insecure_warned:
             _insecure_warned.add(self.server)
             sys.stderr.write(
@@ -252,7 +265,8 @@ class ConsoleClient:
             )
 
     def close(self) -> None:
-        self._http.close()
+        if self._session is not None:
+            self._session.close()
 
     # -- transport ---------------------------------------------------------
 
@@ -322,6 +336,8 @@ class ConsoleClient:
         headers: Mapping[str, str] | None,
         **kwargs: Any,
     ) -> tuple[requests.Response, bytes]:
+        import requests
+
         all_headers = {"Accept": "application/json"}
         if auth:
             all_headers.update(self.auth_headers())
@@ -364,6 +380,8 @@ class ConsoleClient:
     def _transport_error(
         self, error: requests.exceptions.RequestException
     ) -> DifyError:
+        import requests
+
         host = urlsplit(self.server).hostname or self.server
         text = str(error)
         if isinstance(error, requests.exceptions.SSLError):
