@@ -9,6 +9,7 @@ library's TOML parser (tomli before Python 3.11), which is many times faster.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import importlib
 import logging
@@ -401,6 +402,11 @@ class ProfileStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.lock_path = self.path.with_name(self.path.name + ".lock")
+        # The text last parsed for reading, and its data. A command reads the
+        # file several times (the default profile, then the profile); with a
+        # thousand profiles each parse costs more than the copy that is handed
+        # out instead, which callers may change freely.
+        self._parsed: tuple[str, dict[str, Any]] | None = None
 
     # Reading
 
@@ -448,6 +454,8 @@ class ProfileStore:
         text = read_text(self.path)
         if text is None:
             return {}
+        if self._parsed is not None and self._parsed[0] == text:
+            return copy.deepcopy(self._parsed[1])
         try:
             data: dict[str, Any] = _load_toml(text)
         except (ValueError, RecursionError):
@@ -455,7 +463,8 @@ class ProfileStore:
             # parsers ever disagree, the one that edits the file decides.
             return self._document()[1].unwrap()
         self._check_layout(data)
-        return data
+        self._parsed = (text, data)
+        return copy.deepcopy(data)
 
     def profiles(self) -> dict[str, dict[str, Any]]:
         """Every profile's stored settings, in file order, from one read."""
