@@ -70,6 +70,7 @@ def command(
     `/console/api/apps?page=2`. The request uses the profile's session,
     renewing it when it has expired, and its TLS settings.
 
+    Without -X the method is GET, or POST when fields or --input are given.
     Fields go into the query string for GET and into a JSON body otherwise;
     `name[key]=v` nests and `name[]=v` appends to an array. With --input the
     body comes from a file and fields go into the query string.
@@ -81,7 +82,7 @@ def command(
     \b
     Examples:
       dify api workspaces
-      dify api apps -F limit=100 -f mode=workflow
+      dify api -X GET apps -F limit=100 -f mode=workflow
       dify api -X POST workspaces/switch -f tenant_id=ID
       dify api apps/imports --input body.json
     """
