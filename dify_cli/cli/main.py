@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +11,6 @@ import click
 from dify_cli import __version__
 from dify_cli.cli.context import AppContext
 from dify_cli.errors import DifyError
-
-log = logging.getLogger(__name__)
 
 # Each command lives in its own module and is imported only when it runs, so that
 # `dify --help` and `dify --version` cost little more than importing Click.
@@ -109,7 +106,10 @@ class RootGroup(click.Group):
         try:
             return super().invoke(ctx)
         except DifyError as error:
-            log.debug("command failed", exc_info=True)
+            # Imported here: logging costs `dify --version` a tenth of its time.
+            import logging
+
+            logging.getLogger(__name__).debug("command failed", exc_info=True)
             raise _Reported(error) from error
         except KeyboardInterrupt:
             click.echo("\nInterrupted.", err=True)
