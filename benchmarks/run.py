@@ -212,6 +212,14 @@ def main() -> None:
             "python -c 'import click'", [sys.executable, "-c", "import click"], base_env
         )
         cases = [
+            # Not a dify command: what importing the HTTP client alone costs,
+            # which every command that talks to a server pays.
+            Case(
+                "(python -c 'import click, requests')",
+                [sys.executable, "-c", "import click, requests"],
+                base_env,
+                counted=False,
+            ),
             Case("dify --version", [*dify, "--version"], env_one, counted=False),
             Case("dify --help", [*dify, "--help"], env_one, counted=False),
             Case("dify profile list (1 profile)", [*dify, "profile", "list"], env_one),
