@@ -309,6 +309,13 @@ _TOP_KEY = re.compile(r"^(kind|app|version)\s*:(.*)$", re.MULTILINE)
 def read_dsl(source: str, stdin: BinaryIO) -> str:
     """The DSL text of a file, or of standard input for ``-``, checked cheaply."""
     if source == "-":
+        if stdin.isatty():
+            # Reading would wait for typing that never comes.
+            raise UsageError(
+                "Standard input is a terminal, not a DSL.",
+                hint="Pipe a DSL in, e.g. `dify app export APP | dify app import -`, "
+                "or give a file.",
+            )
         data = stdin.read()
         if not data.strip():
             raise UsageError(

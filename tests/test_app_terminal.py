@@ -85,3 +85,14 @@ def test_no_progress_bar_for_one_page(
     term.expect("Only")
     assert term.finish() == 0
     assert "Listing apps" not in term.seen
+
+
+def test_import_from_a_terminal_stdin_is_refused(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, env: dict[str, str]
+) -> None:
+    fake = fake_dify("modern")
+    connect(dify, fake)
+    term = Terminal(["app", "import", "-"], env)
+    term.expect("Standard input is a terminal, not a DSL.")
+    assert term.finish() == 2
+    assert fake.counts == {}
