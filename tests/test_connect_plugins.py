@@ -110,9 +110,15 @@ def site(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def in_process(site: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Plugins in `site` visible to this process; the manager reloads them."""
+def in_process(
+    site: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """Plugins in `site` visible to this process; the manager reloads them.
+
+    Plugins installed in the environment running the tests stay out.
+    """
     monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("DIFY_CLI_PLUGINS", "demo_gateway,broken_clash")
     plugin_manager.reset()
     yield site
     for name in list(sys.modules):
@@ -213,6 +219,7 @@ def test_dify_cli_plugins_limits_what_loads(
     assert dify_proc(*args, "--force", extra_env=by_dist).exit_code == 0
 
 
+@pytest.mark.usefixtures("in_process")
 def test_unknown_method_in_the_environment(
     dify: DifyRunner, fake_dify: FakeDifyFactory
 ) -> None:
@@ -248,6 +255,7 @@ def test_profile_keys_and_plugin_listing(in_process: Path) -> None:
     assert "demo-hello" in group.commands
 
 
+@pytest.mark.usefixtures("in_process")
 def test_built_in_methods_are_plain_plugins() -> None:
     plugin_manager.reset()
     methods = plugin_manager.auth_methods()
