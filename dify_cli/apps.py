@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import unicodedata
@@ -143,6 +142,8 @@ def find_app(conn: Connection, ref: str) -> dict[str, Any]:
             f"{len(named)} apps are named {ref!r}: {listed}.",
             hint="Give the id instead.",
         )
+    import difflib
+
     names = [str(app["name"]) for app in list_apps(conn)]
     near = [name for name in names if name.lower() == ref.lower()]
     near += difflib.get_close_matches(ref, names, n=5, cutoff=0.6)
@@ -272,6 +273,7 @@ def export_all(
         try:
             text = export_app(conn, app_id, include_secret=include_secret)
         except DifyError as error:
+            # Said on the error itself, so that it keeps its class and exit code.
             error.message = (
                 f"Exported {len(done)} of {len(apps)} apps to {directory}, then "
                 f"{app['name']!r} failed: {error.message}"

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from dify_cli.apps import MODES, PAGE_SIZE
 from dify_cli.cli.context import app_context
 from dify_cli.cli.output import emit, json_option, message, warn
 from dify_cli.cli.progress import progress_bar
@@ -16,11 +17,6 @@ from dify_cli.errors import UsageError
 if TYPE_CHECKING:
     from dify_cli.apps import PendingImport
     from dify_cli.connection import Connection
-
-# Kept here as well as in dify_cli.apps, so that `dify app --help` need not
-# import the core module.
-MODES = ("chat", "completion", "workflow", "advanced-chat", "agent-chat", "channel")
-PAGE_SIZE = 100
 
 
 def _connection() -> Connection:
