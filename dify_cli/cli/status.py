@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dify_cli.cli.context import app_context
-from dify_cli.cli.output import emit, json_option
+from dify_cli.cli.output import emit, json_option, message
 from dify_cli.errors import AuthError, ConfigError, DifyError
 
 if TYPE_CHECKING:
@@ -107,7 +107,13 @@ def profile_status(
         account = conn.check()
     except DifyError as error:
         data["error"] = error.message
-        data["state"] = "not connected" if isinstance(error, AuthError) else "error"
+        if isinstance(error, AuthError):
+            data["state"] = "not connected"
+        else:
+            # The check itself failed (the server is down, say): besides the
+            # report, say so on stderr as every other command would.
+            data["state"] = "error"
+            message(f"Error: {error}")
         return data, error.exit_code
     finally:
         conn.close()
