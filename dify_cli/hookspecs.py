@@ -41,9 +41,11 @@ def register_auth_methods(register: Callable[[AuthMethod], None]) -> None:
 
     The options become options of ``dify connect`` and appear in its help;
     non-secret options marked ``profile_key`` can also be stored in a profile
-    with ``dify profile set``. A method whose name is already taken, or whose
+    with ``dify profile set``. A method named like a built-in one, or whose
     options clash with ``connect``'s own, is refused with a warning and the
-    rest of the plugin still loads.
+    rest of the plugin still loads. When two installed plugins register the
+    same name, neither method is used: ``dify connect --method NAME`` fails
+    with an error naming both packages.
 
     Called once per process, the first time a command needs the auth methods.
 
@@ -61,7 +63,13 @@ def register_commands(cli: click.Group) -> None:
     them, and ``dify_cli.connection.open_connection`` to an authenticated
     console client for the selected profile.
 
-    Only the command-line layer calls this hook; core modules never do.
+    A command named like a built-in one is never run: the built-in wins and
+    ``dify plugins`` reports the clash. So does a name another plugin added
+    first.
+
+    Only the command-line layer calls this hook, once per process: when a
+    command that is not built in is run, for ``dify --help``, and for
+    ``dify plugins``; never for ``dify --version`` or a built-in command.
 
     :param cli: the root ``click.Group`` of the ``dify`` command.
     """
