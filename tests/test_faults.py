@@ -105,7 +105,8 @@ def test_a_fault_is_one_line_and_writes_nothing(
     stdin = PASSWORD + "\n" if "--password-stdin" in args else None
     result = dify_proc(*args, input=stdin, timeout=30)
 
-    assert connected.count("POST" if path in ("login", "refresh-token") else "GET", path)
+    method = "POST" if path in ("login", "refresh-token") else "GET"
+    assert connected.count(method, path), "the fault was never served"
     assert_one_clear_line(result, code, text)
     if args[0] == "status":
         # The report still says what is known, and what went wrong.
