@@ -82,8 +82,7 @@ class RootGroup(click.Group):
             module = importlib.import_module(BUILTIN_COMMANDS[cmd_name][0])
             command: click.Command = module.command
             return command
-        if cmd_name not in self.commands:
-            self.load_plugin_commands()
+        self.load_plugin_commands()
         return self.commands.get(cmd_name)
 
     def format_commands(
