@@ -16,13 +16,15 @@ _STAGES = {"dev": 0, "a": 1, "b": 2, "rc": 3}
 _FINAL = 4
 _POST = 5
 
+# ASCII digits only, at most 18 in a row: the header comes from the network, and
+# int() would take other scripts' digits and refuse runs over 4,300 digits.
 _VERSION = re.compile(
-    r"""(?ix)
+    r"""(?aix)
     ^\s*v?
-    (?P<release>\d+(?:\.\d+)*)
-    (?:[-_.]?(?P<pre>a|alpha|b|beta|c|rc|pre|preview)[-_.]?(?P<pre_n>\d*))?
-    (?:[-_.]?(?P<post>post|rev|r)[-_.]?(?P<post_n>\d*))?
-    (?:[-_.]?(?P<dev>dev)[-_.]?(?P<dev_n>\d*))?
+    (?P<release>\d{1,18}(?:\.\d{1,18})*)
+    (?:[-_.]?(?P<pre>a|alpha|b|beta|c|rc|pre|preview)[-_.]?(?P<pre_n>\d{0,18}))?
+    (?:[-_.]?(?P<post>post|rev|r)[-_.]?(?P<post_n>\d{0,18}))?
+    (?:[-_.]?(?P<dev>dev)[-_.]?(?P<dev_n>\d{0,18}))?
     (?:\+[a-z0-9.]*)?
     \s*$
     """

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dify_cli.versions import (
+    GENERATIONS,
     encodes_secrets,
     generation_for,
     parse_version,
@@ -71,6 +74,64 @@ def test_post_and_dev_releases() -> None:
 def test_unparseable_versions_are_none() -> None:
     assert parse_version(None) is None
     assert parse_version("latest") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1." + "9" * 5000, "1.0rc" + "9" * 5000, "\u0661.\u0662", "\uff11.\uff12"],
+    ids=["huge release", "huge pre-release", "arabic digits", "full-width digits"],
+)
+def test_what_no_server_sends_is_no_version(text: str) -> None:
+    assert parse_version(text) is None
+    assert generation_for(text) == "legacy"
+
+
+def _check(text: str) -> None:
+    """Whatever a server sends as its version: no crash, one answer."""
+    parsed = parse_version(text)
+    assert generation_for(text) in GENERATIONS
+    assert workspace_current_method(text) in ("GET", "POST")
+    if parsed is not None:
+        assert parse_version(parsed.text) == parsed
+        assert generation_for(parsed.text) == generation_for(text)
+        assert parsed.at_least(parsed.text)
+
+
+@given(st.text())
+def test_any_text_parses_or_not_and_never_crashes(text: str) -> None:
+    _check(text)
+
+
+_numbers = st.integers(min_value=0, max_value=10**6).map(str)
+
+
+@st.composite
+def _versions(draw: st.DrawFn) -> str:
+    """Versions as servers write them: 1.16.0-rc1, v1.9.2, 2.0.0-beta.2, ..."""
+    release = ".".join(draw(st.lists(_numbers, min_size=1, max_size=4)))
+    tag = draw(st.sampled_from(["", "a", "b", "rc", "alpha", "beta", "post", "dev"]))
+    if tag:
+        separator = draw(st.sampled_from(["", "-", ".", "_"]))
+        tag = separator + tag + draw(st.one_of(st.just(""), _numbers))
+    prefix = draw(st.sampled_from(["", "v", "V"]))
+    build = draw(st.sampled_from(["", "+local", "+abc.5"]))
+    pad = draw(st.sampled_from(["", " "]))
+    return f"{pad}{prefix}{release}{tag}{build}{pad}"
+
+
+@given(_versions())
+def test_version_like_text_parses_and_is_idempotent(text: str) -> None:
+    parsed = parse_version(text)
+    assert parsed is not None, text
+    _check(text)
+
+
+@given(_versions(), _versions())
+def test_any_two_versions_compare(a: str, b: str) -> None:
+    first, second = parse_version(a), parse_version(b)
+    assert first is not None
+    assert second is not None
+    assert first.at_least(b) or second.at_least(a)
 
 
 @pytest.mark.parametrize(
