@@ -58,10 +58,12 @@ def _split_host_port(netloc: str, raw: str) -> tuple[str, int | None]:
         return host, None
     if not rest.startswith(":") or not rest[1:].isdigit() or not rest[1:].isascii():
         raise ConfigError(f"Server URL {_shown(raw)} has an invalid port.")
-    port = int(rest[1:])
-    if not 0 < port < 65536:
+    # Leading zeros aside, a port has at most five digits; int() would refuse
+    # a run of thousands.
+    digits = rest[1:].lstrip("0")
+    if len(digits) > 5 or not 0 < int(digits or "0") < 65536:
         raise ConfigError(f"Server URL {_shown(raw)} has a port out of range.")
-    return host, port
+    return host, int(digits)
 
 
 def normalize_server_url(raw: str) -> str:

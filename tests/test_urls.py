@@ -44,6 +44,7 @@ def test_normalises(raw: str, expected: str) -> None:
         ("https://dify.example.com?x=1", "query"),
         ("https://", "no host"),
         ("https://dify.example.com:99999", "port"),
+        ("https://dify.example.com:" + "9" * 5000, "port out of range"),
         ("https://dify.example.com:abc", "port"),
         ("http://[::1", "not a valid URL"),
         ("https://exa$mple.com", "host name"),
