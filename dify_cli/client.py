@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import logging
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -175,7 +176,14 @@ def jwt_expiry(token: str | None) -> float | None:
     except (ValueError, binascii.Error):
         return None
     exp = claims.get("exp") if isinstance(claims, dict) else None
-    return float(exp) if isinstance(exp, (int, float)) else None
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)):
+        return None
+    try:
+        seconds = float(exp)
+    except OverflowError:
+        return None
+    # Python's JSON reader allows NaN and Infinity; neither is an expiry.
+    return seconds if math.isfinite(seconds) else None
 
 
 def encode_secret(value: str) -> str:

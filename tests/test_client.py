@@ -172,6 +172,14 @@ def test_jwt_expiry_reads_exp_without_verifying() -> None:
     assert jwt_expiry(None) is None
 
 
+@pytest.mark.parametrize(
+    "exp", ["NaN", "Infinity", "1e400", "1" + "0" * 400, "true", '"1234"']
+)
+def test_jwt_expiry_ignores_an_exp_that_is_no_time(exp: str) -> None:
+    claims = base64.urlsafe_b64encode(f'{{"exp": {exp}}}'.encode()).decode()
+    assert jwt_expiry(f"e30.{claims.rstrip('=')}.sig") is None
+
+
 # -- login errors ----------------------------------------------------------
 
 
