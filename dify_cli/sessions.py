@@ -7,7 +7,6 @@ import json
 import logging
 import re
 from dataclasses import asdict, dataclass, field, fields
-from hashlib import sha256
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +44,9 @@ def session_file_stem(profile: str) -> str:
         stem = _escape(stem[0]) + stem[1:]
     if len(stem) > _MAX_STEM:
         # Too long for some file systems: keep a readable prefix plus a digest.
+        # Imported here: hashlib loads OpenSSL, a cost few names need.
+        from hashlib import sha256
+
         digest = sha256(profile.encode("utf-8", "surrogatepass")).hexdigest()[:16]
         stem = f"{stem[: _MAX_STEM - 20]}~{digest}"
     return stem
