@@ -45,6 +45,16 @@ def _settings_rows(settings: Settings) -> dict[str, dict[str, Any]]:
     }
 
 
+def _renews_itself(session: Session) -> bool:
+    """Whether the session's auth method can log in again without the user."""
+    from dify_cli.connection import session_method
+
+    try:
+        return session_method(session).renew is not None
+    except ConfigError:
+        return False
+
+
 def _offline_state(session: Session | None) -> tuple[str, int]:
     from dify_cli.connection import has_credentials
 
@@ -52,7 +62,7 @@ def _offline_state(session: Session | None) -> tuple[str, int]:
         return "not connected", AuthError.exit_code
     expires_at = session.access_expires_at
     if expires_at is not None and expires_at <= time.time():
-        if session.refresh_token:
+        if session.refresh_token or _renews_itself(session):
             return "access token expired; renews on next use", 0
         return "expired", AuthError.exit_code
     return "session stored (not checked)", 0

@@ -307,3 +307,21 @@ def test_installed_it_adds_options_and_passes_the_commands_stderr_on(
     assert again.exit_code == 4
     assert "sso: your badge has expired" in again.stderr
     assert "failed with exit status 2" in again.stderr
+
+
+@pytest.mark.usefixtures("plugin")
+def test_offline_status_knows_the_command_renews_the_session(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, helper: Helper
+) -> None:
+    fake = fake_dify("modern")
+    past = helper.command(fake, "--no-refresh", "--expires-in", "-10")
+    env = {"DIFY_AUTH_COMMAND": past}
+    connect = dify("connect", "--server", fake.url, "--method", "exec", extra_env=env)
+    assert connect.exit_code == 0, connect.output
+
+    status = dify("status", "--offline", "--json")
+
+    assert status.exit_code == 0, status.output
+    assert (
+        json.loads(status.stdout)["state"] == "access token expired; renews on next use"
+    )
