@@ -1,5 +1,7 @@
-"""Plugins made visible to a `dify` subprocess without pip: a folder holding the
-``.dist-info`` that pip would write, put on PYTHONPATH with the plugin's source.
+"""Plugins made visible to a `dify` subprocess without pip, for the tests.
+
+A folder holds the ``.dist-info`` that pip would write; it goes on PYTHONPATH
+with the plugin's source.
 
 Python finds entry points through ``.dist-info`` folders on ``sys.path`` and
 takes the first of each distribution name, so a folder early on PYTHONPATH

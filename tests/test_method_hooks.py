@@ -1,5 +1,8 @@
-"""What an auth method can add beyond login: its own request headers, renewal
-without a refresh token, and the commands a plugin adds, through the real CLI."""
+"""What a plugin can add beyond a login: headers, renewal, commands.
+
+An auth method's own request headers, renewal without a refresh token, and
+the commands a plugin adds, all through the real CLI.
+"""
 
 from __future__ import annotations
 

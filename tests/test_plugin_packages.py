@@ -1,5 +1,7 @@
-"""The example plugins as real packages: pip-installed into a throwaway virtual
-environment, found by the real `dify` command there, and gone once uninstalled.
+"""The example plugins as real packages, installed and uninstalled with pip.
+
+They are pip-installed into a throwaway virtual environment, found by the real
+`dify` command there, and gone once uninstalled.
 
 The throwaway environment borrows the running one's packages through links to
 its site-packages entries, so no index or network is needed; it leaves out

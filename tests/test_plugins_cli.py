@@ -1,5 +1,7 @@
-"""`dify plugins` and plugin commands: listing, broken plugins, clashes, and that
-`dify --version` loads no plugin at all."""
+"""`dify plugins` and plugin commands: listing, broken plugins, name clashes.
+
+Also that `dify --version` loads no plugin at all.
+"""
 
 from __future__ import annotations
 

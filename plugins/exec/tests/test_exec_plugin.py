@@ -1,5 +1,8 @@
-"""The exec auth method: running the command, reading its JSON, logging in and
-renewing against the fake server, and each way the command can fail."""
+"""The exec auth method: its command, its JSON, login and renewal.
+
+Running the command, reading what it prints, logging in and renewing against
+the fake server, and each way the command can fail.
+"""
 
 from __future__ import annotations
 
