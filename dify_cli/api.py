@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from dify_cli.client import API_PREFIX, Reply
-from dify_cli.errors import ApiError, AuthError, DifyError, UsageError
+from dify_cli.errors import ApiError, AuthError, DifyError, UsageError, dify_command
 
 if TYPE_CHECKING:
     from typing import BinaryIO
@@ -319,7 +319,7 @@ def answer_error(
     if message:
         text += f": {message}"
     if reply.status == 401:
-        return AuthError(text, hint=f"Run `dify --profile {profile} connect`.")
+        return AuthError(text, hint=f"Run {dify_command(profile, 'connect')}.")
     if reply.status == 403:
         return AuthError(text)
     body = reply.json()

@@ -782,8 +782,8 @@ class ConsoleClient:
         if status == 403 and reply.code in ("forbidden", None):
             return AuthError(
                 "Password login is disabled on this server.",
-                hint="Use `dify connect --method code` (email code) or "
-                "`--method token`.",
+                hint="Log in with `--method code` (email code) or "
+                "`--method token` instead.",
             )
         errors = reply.body.get("errors") if isinstance(reply.body, dict) else None
         if code == "invalid_param" or (status == 400 and isinstance(errors, dict)):

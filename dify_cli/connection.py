@@ -37,7 +37,13 @@ from dify_cli.client import (
     SessionRejected,
     jwt_expiry,
 )
-from dify_cli.errors import AuthError, ConfigError, DifyError, UsageError
+from dify_cli.errors import (
+    AuthError,
+    ConfigError,
+    DifyError,
+    UsageError,
+    dify_command,
+)
 from dify_cli.versions import as_generation, generation_for
 
 if TYPE_CHECKING:
@@ -93,8 +99,11 @@ def has_credentials(session: Session) -> bool:
     return bool(session.access_token or session.extra)
 
 
-def session_method(session: Session) -> AuthMethod:
-    """The installed auth method that made ``session``; ConfigError if none is."""
+def session_method(session: Session, profile: str | None = None) -> AuthMethod:
+    """The installed auth method that made ``session``; ConfigError if none is.
+
+    ``profile`` is the profile the session belongs to, for the hint.
+    """
     from dify_cli import plugin_manager
 
     name = session.auth_method
@@ -106,8 +115,8 @@ def session_method(session: Session) -> AuthMethod:
     raise ConfigError(
         f"The session was made with auth method {name!r}, which is not "
         "installed (see `dify plugins`).",
-        hint="Install the plugin that adds it again, or run `dify connect "
-        "--method NAME` with an installed method.",
+        hint="Install the plugin that adds it again, or run "
+        f"{dify_command(profile, 'connect --method NAME')} with an installed method.",
     )
 
 
@@ -203,7 +212,7 @@ def make_client(
 def expired_error(profile: str) -> AuthError:
     return AuthError(
         "The session has expired and cannot be renewed.",
-        hint=f"Run `dify --profile {profile} connect`.",
+        hint=f"Run {dify_command(profile, 'connect')}.",
     )
 
 
@@ -211,7 +220,7 @@ def not_connected_error(profile: str, server: str | None) -> AuthError:
     where = f" to {server}" if server else ""
     return AuthError(
         f"Profile {profile!r} is not connected{where}.",
-        hint=f"Run `dify --profile {profile} connect`.",
+        hint=f"Run {dify_command(profile, 'connect')}.",
     )
 
 
@@ -237,7 +246,7 @@ class Connection:
 
     def method(self) -> AuthMethod:
         """The auth method of the session; ConfigError when it is not installed."""
-        return session_method(self.session)
+        return session_method(self.session, self.profile)
 
     def renewable(self) -> bool:
         """Whether an expired session can be renewed without the user."""
@@ -409,7 +418,7 @@ class Connection:
         if error.renewable:
             return expired_error(self.profile)
         text = error.message if error.message.endswith(".") else error.message + "."
-        return AuthError(text, hint=f"Run `dify --profile {self.profile} connect`.")
+        return AuthError(text, hint=f"Run {dify_command(self.profile, 'connect')}.")
 
     def check(self) -> dict[str, Any]:
         """Read the account: the cheapest proof that the session works."""
@@ -475,6 +484,7 @@ class ConnectResult:
     session: Session | None
     reused: bool = False
     pending: bool = False
+    email: str | None = None
     workspace: dict[str, Any] | None = None
     workspace_error: DifyError | None = None
 
@@ -513,6 +523,7 @@ def connect(
     *,
     force: bool = False,
     interaction: Interaction | None = None,
+    saves_profile: bool = True,
 ) -> ConnectResult:
     """Reuse the profile's working session, or log in with ``method``.
 
@@ -522,7 +533,9 @@ def connect(
     flag, another method. Otherwise the server is probed, the method logs in,
     the new session is checked by reading the account, and only then stored;
     a failure leaves the old session as it was. When the settings name a
-    workspace, it is switched to after the login.
+    workspace, it is switched to after the login. ``saves_profile`` says
+    whether the caller saves server and email into the profile afterwards,
+    so that hints for a later step know whether to repeat them.
     """
     io = interaction or Interaction()
     previous = stored_session(settings, store)
@@ -546,6 +559,7 @@ def connect(
             client=client,
             previous=previous,
             io=io,
+            saves_profile=saves_profile,
         )
     finally:
         client.close()
@@ -604,6 +618,7 @@ def _login(
     client: ConsoleClient,
     previous: Session | None,
     io: Interaction,
+    saves_profile: bool = True,
 ) -> ConnectResult:
     from dify_cli.auth import LoginContext
 
@@ -634,10 +649,13 @@ def _login(
         _say=io.say,
         _warn=io.warn,
         _store_pending=store_pending,
+        _connect_flags="" if saves_profile else _unsaved_flags(settings, email),
     )
     session = method.login(ctx)
     if session is None:
-        return ConnectResult(settings.profile, settings.server, None, pending=True)
+        return ConnectResult(
+            settings.profile, settings.server, None, pending=True, email=email
+        )
 
     client.use(credentials_of(session, settings))
     try:
@@ -668,6 +686,13 @@ def _login(
         except DifyError as error:
             result.workspace_error = error
     return result
+
+
+def _unsaved_flags(settings: Settings, email: str | None) -> str:
+    from shlex import quote
+
+    flags = f"--server {quote(settings.server)}"
+    return f"{flags} --email {quote(email)}" if email else flags
 
 
 def _store_pending(

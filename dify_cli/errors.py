@@ -71,3 +71,17 @@ class ApiError(DifyError):
         super().__init__(message, hint=hint)
         self.status = status
         self.code = code
+
+
+def dify_command(profile: str | None, args: str) -> str:
+    """A ``dify`` command line for a hint, run against ``profile`` when given.
+
+    Hints name the profile because a bare command would run against whatever
+    profile happens to be the default, not the one the user was working on.
+    """
+    if profile is None:
+        return f"`dify {args}`"
+    # Imported here: few runs print a hint.
+    from shlex import quote
+
+    return f"`dify --profile {quote(profile)} {args}`"

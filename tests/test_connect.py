@@ -686,3 +686,81 @@ def test_option_of_another_method(dify: DifyRunner) -> None:
 def test_bad_server_url(dify: DifyRunner) -> None:
     result = dify("connect", "--server", "dify.example.com")
     assert_one_clear_line(result, 3, "has no scheme")
+
+
+# -- hints name the profile, and following them works ------------------------
+
+
+def hinted_command(text: str, lead: str) -> list[str]:
+    """The arguments of the `dify ...` command a message tells the user to run."""
+    import shlex
+
+    start = text.index(lead) + len(lead)
+    command = text[start : text.index("`", start)]
+    words = shlex.split(command)
+    assert words[0] == "dify"
+    return words[1:]
+
+
+def test_send_only_saves_the_profile_its_hint_names(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    fake = fake_dify()
+    sent = dify(
+        "-p", "new", "connect", "--server", fake.url, "--method", "code",
+        "--email", EMAIL, "--send-only",
+    )  # fmt: skip
+    assert sent.exit_code == 0, sent.output
+    finish = hinted_command(sent.stderr, "Finish with `")
+    assert finish == ["--profile", "new", "connect", "--method", "code", "--code",
+                      "CODE"]  # fmt: skip
+    profiles = (config_dir / "profiles.toml").read_text()
+    assert fake.url in profiles
+    assert EMAIL in profiles
+    assert 'auth_method = "code"' in profiles
+
+    code = fake.last_code(EMAIL)
+    done = dify(*[code if word == "CODE" else word for word in finish])
+    assert done.exit_code == 0, done.output
+    assert f"Connected to {fake.url}" in done.stdout
+
+
+def test_send_only_with_no_save_hints_server_and_email(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    fake = fake_dify()
+    sent = dify(
+        "-p", "once", "connect", "--server", fake.url, "--method", "code",
+        "--email", EMAIL, "--send-only", "--no-save",
+    )  # fmt: skip
+    assert sent.exit_code == 0, sent.output
+    assert not (config_dir / "profiles.toml").exists()
+    finish = hinted_command(sent.stderr, "Finish with `")
+    assert finish[:2] == ["--profile", "once"]
+    assert finish[3:5] == ["--server", fake.url]
+    assert finish[5:7] == ["--email", EMAIL]
+
+    code = fake.last_code(EMAIL)
+    done = dify(*[code if word == "CODE" else word for word in finish], "--no-save")
+    assert done.exit_code == 0, done.output
+    assert f"Connected to {fake.url}" in done.stdout
+
+
+def test_code_hints_without_a_terminal_name_the_profile(
+    fake_dify: FakeDifyFactory, dify_proc: DifyRunner
+) -> None:
+    fake = fake_dify()
+    asked = dify_proc(
+        "-p", "m2", "connect", "--server", fake.url, "--method", "code",
+        "--email", EMAIL,
+    )  # fmt: skip
+    assert asked.exit_code == 2, asked.output
+    assert "`dify --profile m2 connect --method code --send-only`" in asked.stderr
+    assert "`dify --profile m2 connect --method code --code CODE`" in asked.stderr
+
+    early = dify_proc(
+        "-p", "m2", "connect", "--server", fake.url, "--method", "code",
+        "--email", EMAIL, "--code", "123456",
+    )  # fmt: skip
+    assert early.exit_code == 2, early.output
+    assert "`dify --profile m2 connect --method code --send-only`" in early.stderr

@@ -244,6 +244,7 @@ class LoginContext:
     _store_pending: Callable[[dict[str, Any] | None], None] | None = field(
         default=None, repr=False
     )
+    _connect_flags: str = field(default="", repr=False)
 
     @property
     def can_prompt(self) -> bool:
@@ -272,6 +273,19 @@ class LoginContext:
         if not value:
             raise UsageError(f"No {text.rstrip(': ').lower()} given.")
         return value
+
+    def connect_command(self, args: str = "") -> str:
+        """The ``dify connect`` command line that goes on with this login.
+
+        For hints such as "finish with ...": it names the profile, and the
+        server and email too when they are not saved into the profile
+        (``--no-save``), so that running it reaches the same account.
+        ``args`` are the method's own options (``"--method code --code CODE"``).
+        """
+        from dify_cli.errors import dify_command
+
+        rest = " ".join(part for part in ("connect", self._connect_flags, args) if part)
+        return dify_command(self.profile, rest)
 
     def say(self, text: str) -> None:
         """Tell the user something (on stderr; stdout carries results only)."""

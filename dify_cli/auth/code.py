@@ -53,10 +53,8 @@ def login(ctx: LoginContext) -> Session | None:
         if given:
             raise UsageError("--send-only and --code cannot be used together.")
         _send(ctx, email)
-        ctx.say(
-            f"Finish with `dify --profile {ctx.profile} connect --method code "
-            "--code CODE` within 5 minutes."
-        )
+        finish = ctx.connect_command("--method code --code CODE")
+        ctx.say(f"Finish with {finish} within 5 minutes.")
         return None
 
     if given:
@@ -65,15 +63,16 @@ def login(ctx: LoginContext) -> Session | None:
         if not token:
             raise UsageError(
                 f"No code is waiting for {email}: none was sent in the last 5 minutes.",
-                hint="Send one with `dify connect --method code --send-only`, "
+                hint="Send one with "
+                f"{ctx.connect_command('--method code --send-only')}, "
                 "or leave out --code to be asked for it.",
             )
     else:
         if not ctx.can_prompt:
             raise UsageError(
                 "No terminal to ask for the email code.",
-                hint="Run `dify connect --method code --send-only`, then "
-                "`dify connect --method code --code CODE`.",
+                hint=f"Run {ctx.connect_command('--method code --send-only')}, "
+                f"then {ctx.connect_command('--method code --code CODE')}.",
             )
         token = pending.get("token") or _send(ctx, email)
         code = _clean_code(
@@ -92,6 +91,8 @@ def login(ctx: LoginContext) -> Session | None:
         # A wrong code leaves the token usable; an expired one does not.
         if error.token_spent:
             ctx.clear_pending()
+            resend = ctx.connect_command("--method code")
+            error.hint = f"Send a new code with {resend}."
         raise
     ctx.clear_pending()
     return ctx.new_session(credentials)

@@ -159,7 +159,7 @@ def _save_profile(
     options (a CA bundle, a plugin's profile keys); never --insecure."""
     wanted: dict[str, Any] = {"server": settings.server, "auth_method": method.name}
     account = result.session.account if result.session else {}
-    email = settings.email or account.get("email")
+    email = settings.email or result.email or account.get("email")
     if method.needs_email and email:
         wanted["email"] = email
     for key, setting in settings.values.items():
@@ -218,8 +218,13 @@ def _run(
         options,
         force=force,
         interaction=Interaction(terminal_prompter(), message, warn),
+        saves_profile=not no_save,
     )
     if result.pending:
+        # The hint to finish names only the profile: the profile must then
+        # hold the server and email the code was sent for.
+        if not no_save:
+            _save_profile(result, settings, method)
         if app.json:
             emit(result.summary())
         return

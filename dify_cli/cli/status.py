@@ -10,7 +10,7 @@ import click
 
 from dify_cli.cli.context import app_context
 from dify_cli.cli.output import emit, json_option, message
-from dify_cli.errors import AuthError, ConfigError, DifyError
+from dify_cli.errors import AuthError, ConfigError, DifyError, dify_command
 
 if TYPE_CHECKING:
     from dify_cli.profiles import ProfileStore
@@ -103,7 +103,7 @@ def profile_status(
         state, code = _offline_state(session)
         if code:
             data["error"] = data["error"] or (
-                f"run `dify --profile {settings.profile} connect`"
+                f"run {dify_command(settings.profile, 'connect')}"
             )
         if session is not None and has_credentials(session):
             data["state"] = state
