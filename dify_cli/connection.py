@@ -745,11 +745,31 @@ def resolve_settings(
     profile_flag: str | None,
     flags: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
+    *,
+    sessions: SessionStore | None = None,
+    check_exists: bool = True,
 ) -> Settings:
-    """Settings for a profile, with the profile keys that auth methods add."""
+    """Settings for a profile, with the profile keys that auth methods add.
+
+    A profile chosen by name (``--profile`` or DIFY_PROFILE) must exist, in
+    the profiles file or as a session in ``sessions`` (``connect --no-save``
+    keeps one without a profile): a misspelt name would otherwise run against
+    the default server. ``check_exists=False`` lifts this for ``connect``,
+    which makes the profile, and for names a command listed itself. Without
+    a chosen name, a missing profile is fine: settings then come from the
+    environment alone, as in CI.
+    """
     from dify_cli.plugin_manager import auth_option_keys
     from dify_cli.settings import resolve
 
-    return resolve(
+    settings = resolve(
         profiles, profile_flag, dict(flags or {}), env, extra_keys=auth_option_keys()
     )
+    if (
+        not check_exists
+        or settings.profile_exists
+        or settings.profile_source not in ("flag", "env")
+        or (sessions is not None and sessions.load(settings.profile) is not None)
+    ):
+        return settings
+    raise profiles.unknown(settings.profile)

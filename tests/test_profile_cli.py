@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from tests.conftest import DifyRunner
+    from tests.fake_dify.fixtures import FakeDifyFactory
 
 HAND_WRITTEN = """\
 # Team profiles. Keep secrets out of this file!
@@ -618,3 +619,49 @@ def test_a_killed_writer_never_leaves_a_partial_file(
             "verify_tls": True,
         }
     assert profiles_file.read_text(encoding="utf-8").startswith(HAND_WRITTEN)
+
+
+# -- a profile chosen by name must exist --------------------------------------
+
+NEEDS_A_PROFILE = [
+    ("status",),
+    ("token",),
+    ("app", "list"),
+    ("workspace", "list"),
+    ("api", "account/profile"),
+    ("disconnect",),
+]
+
+
+@pytest.mark.parametrize("args", NEEDS_A_PROFILE, ids=" ".join)
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_every_command_refuses_an_unknown_profile_alike(
+    dify: DifyRunner, fake_dify: FakeDifyFactory, args: tuple[str, ...], how: str
+) -> None:
+    fake = fake_dify()
+    made = dify("profile", "add", "nosuck", "--server", fake.url)
+    assert made.exit_code == 0, made.output
+    if how == "flag":
+        result = dify("-p", "nosuch", *args)
+    else:
+        result = dify(*args, extra_env={"DIFY_PROFILE": "nosuch"})
+    assert result.exit_code == 3, result.output
+    assert "No profile named 'nosuch'. Did you mean 'nosuck'?" in result.stderr
+    assert "Profiles: nosuck." in result.stderr
+    assert fake.counts == {}
+
+
+@pytest.mark.parametrize("args", NEEDS_A_PROFILE, ids=" ".join)
+def test_without_a_chosen_profile_commands_run_from_the_environment(
+    dify: DifyRunner, fake_dify: FakeDifyFactory, args: tuple[str, ...]
+) -> None:
+    fake = fake_dify()
+    ci = {"DIFY_URL": fake.url, "DIFY_EMAIL": fake.account.email}
+    logged_in = dify(
+        "connect", "--no-save", "--password-stdin",
+        input=fake.account.password + "\n", extra_env=ci,
+    )  # fmt: skip
+    assert logged_in.exit_code == 0, logged_in.output
+
+    result = dify(*args, extra_env=ci)
+    assert result.exit_code == 0, result.output

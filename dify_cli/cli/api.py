@@ -96,7 +96,8 @@ def command(
     from dify_cli.connection import open_connection, resolve_settings
 
     app = app_context()
-    settings = resolve_settings(app.profile_store(), app.profile)
+    sessions = app.session_store()
+    settings = resolve_settings(app.profile_store(), app.profile, sessions=sessions)
     request = build_request(
         path,
         server=settings.server,
@@ -107,7 +108,7 @@ def command(
         headers=list(headers),
         stdin=click.get_binary_stream("stdin"),
     )
-    conn = open_connection(settings, app.session_store())
+    conn = open_connection(settings, sessions)
     try:
         reply = send(conn, request)
     finally:

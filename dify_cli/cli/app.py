@@ -23,8 +23,9 @@ def _connection() -> Connection:
     from dify_cli.connection import open_connection, resolve_settings
 
     app = app_context()
-    settings = resolve_settings(app.profile_store(), app.profile)
-    return open_connection(settings, app.session_store())
+    sessions = app.session_store()
+    settings = resolve_settings(app.profile_store(), app.profile, sessions=sessions)
+    return open_connection(settings, sessions)
 
 
 @click.group("app")

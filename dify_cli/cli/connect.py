@@ -205,7 +205,9 @@ def _run(
         "ca_bundle": str(ca_bundle) if ca_bundle else None,
     }
     flags.update({key: given.get(key) for key in profile_keys})
-    settings = resolve_settings(app.profile_store(), app.profile, flags)
+    settings = resolve_settings(
+        app.profile_store(), app.profile, flags, check_exists=False
+    )
     method = auth_method(str(settings.auth_method))
     options = _method_values(method, given, settings)
     if given.get("password"):

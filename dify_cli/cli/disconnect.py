@@ -86,7 +86,7 @@ def command(all_profiles: bool) -> None:
     app = app_context()
     profiles = app.profile_store()
     sessions = app.session_store()
-    selected = resolve_settings(profiles, app.profile)
+    selected = resolve_settings(profiles, app.profile, sessions=sessions)
     names = [selected.profile]
     if all_profiles:
         names = profiles.names()
@@ -96,7 +96,9 @@ def command(all_profiles: bool) -> None:
     results = []
     for name in names:
         settings = (
-            selected if name == selected.profile else resolve_settings(profiles, name)
+            selected
+            if name == selected.profile
+            else resolve_settings(profiles, name, check_exists=False)
         )
         result = disconnect_profile(settings, sessions)
         if result["warning"]:

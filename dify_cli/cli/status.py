@@ -196,14 +196,7 @@ def command(all_profiles: bool, offline: bool) -> None:
     app = app_context()
     profiles = app.profile_store()
     sessions = app.session_store()
-    selected = resolve_settings(profiles, app.profile)
-    if (
-        not all_profiles
-        and not selected.profile_exists
-        and selected.profile_source in ("flag", "env")
-        and sessions.load(selected.profile) is None
-    ):
-        raise profiles.unknown(selected.profile)
+    selected = resolve_settings(profiles, app.profile, sessions=sessions)
 
     if all_profiles:
         names = _profile_names(profiles, selected.profile)
@@ -212,7 +205,7 @@ def command(all_profiles: bool, offline: bool) -> None:
                 "There are no profiles yet.",
                 hint="Run `dify --profile NAME connect --server URL`.",
             )
-        every = [resolve_settings(profiles, name) for name in names]
+        every = [resolve_settings(profiles, name, check_exists=False) for name in names]
     else:
         every = [selected]
 

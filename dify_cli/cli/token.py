@@ -26,8 +26,9 @@ def command(csrf: bool) -> None:
     from dify_cli.connection import open_connection, resolve_settings
 
     app = app_context()
-    settings = resolve_settings(app.profile_store(), app.profile)
-    conn = open_connection(settings, app.session_store())
+    sessions = app.session_store()
+    settings = resolve_settings(app.profile_store(), app.profile, sessions=sessions)
+    conn = open_connection(settings, sessions)
     try:
         conn.ensure_fresh()
     finally:
