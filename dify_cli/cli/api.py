@@ -106,7 +106,7 @@ def command(
         typed_fields=list(typed_fields),
         input_source=input_source,
         headers=list(headers),
-        stdin=click.get_binary_stream("stdin"),
+        stdin=sys.stdin.buffer,
     )
     conn = open_connection(settings, sessions)
     try:

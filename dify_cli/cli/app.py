@@ -190,7 +190,7 @@ def import_command(file: str, app_id: str | None, name: str | None, yes: bool) -
     """
     from dify_cli.apps import ImportDeclined, find_app, import_app, read_dsl
 
-    text = read_dsl(file, click.get_binary_stream("stdin"))
+    text = read_dsl(file, sys.stdin.buffer)
 
     def confirm(pending: PendingImport) -> bool:
         if yes:

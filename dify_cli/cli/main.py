@@ -36,14 +36,6 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class _Reported(click.ClickException):
-    """A DifyError on its way out through Click, keeping its exit code."""
-
-    def __init__(self, error: DifyError) -> None:
-        super().__init__(str(error))
-        self.exit_code = error.exit_code
-
-
 class RootGroup(click.Group):
     """Loads built-in commands on first use, plugin commands when a name is not
     built in (or for the help), and turns DifyError into exit codes."""
@@ -109,7 +101,8 @@ class RootGroup(click.Group):
             import logging
 
             logging.getLogger(__name__).debug("command failed", exc_info=True)
-            raise _Reported(error) from error
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(error.exit_code)
         except KeyboardInterrupt:
             click.echo("\nInterrupted.", err=True)
             ctx.exit(130)
