@@ -1,9 +1,13 @@
-"""Run a fake Dify server by hand: `python -m tests.fake_dify --generation modern`."""
+"""Run a fake Dify server by hand: `python -m tests.fake_dify --generation modern`.
+
+Login codes the server "mails" are printed on stdout, so that a person can finish
+an email-code login against it.
+"""
 
 from __future__ import annotations
 
 import argparse
-import threading
+import time
 
 from tests.fake_dify.server import FakeDify
 from tests.fake_dify.versions import GENERATIONS
@@ -11,7 +15,9 @@ from tests.fake_dify.versions import GENERATIONS
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.fake_dify", description=__doc__
+        prog="python -m tests.fake_dify",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--generation", choices=GENERATIONS, default="modern")
     parser.add_argument("--version", help="the X-Version to report")
@@ -40,7 +46,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"Account: {server.account.email} / {server.account.password}")
     print("Ctrl-C to stop.", flush=True)
     try:
-        threading.Event().wait()
+        shown = 0
+        while True:
+            for mail in server.mailbox[shown:]:
+                print(f"mail to {mail.email}: code {mail.code}", flush=True)
+            shown = len(server.mailbox)
+            time.sleep(0.2)
     except KeyboardInterrupt:
         pass
     finally:
