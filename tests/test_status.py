@@ -153,3 +153,39 @@ def test_notices_a_server_upgrade(fake_dify: FakeDifyFactory, dify: DifyRunner) 
     result = dify("status", "--json")
     assert json.loads(result.stdout)["server_version"] == "1.15.0"
     assert "Dify 1.15.0" in dify("status", "--offline").stdout
+
+
+def test_heading_says_how_the_profile_was_selected(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("modern")
+    connect(dify, fake, "--profile", "prod")
+    by_flag = dify("--profile", "prod", "status", "--offline")
+    assert "Profile prod (selected by --profile; saved)" in by_flag.stdout
+    by_env = dify("status", "--offline", extra_env={"DIFY_PROFILE": "prod"})
+    assert "Profile prod (selected by DIFY_PROFILE; saved)" in by_env.stdout
+    fallback = dify("status", "--offline")
+    assert "Profile default (the profile named default; not saved)" in fallback.stdout
+
+
+def test_all_marks_the_default_profile_and_no_source(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("modern")
+    connect(dify, fake, "--profile", "prod")
+    connect(dify, fake, "--profile", "dev")
+    assert dify("profile", "use", "dev").exit_code == 0
+    chosen = dify("status", "--offline")
+    assert "Profile dev (the default profile; saved)" in chosen.stdout
+
+    result = dify("--profile", "prod", "status", "--all", "--offline")
+    assert result.exit_code == 0, result.output
+    assert "Profile prod (saved)" in result.stdout
+    assert "Profile dev (the default profile; saved)" in result.stdout
+    assert "selected by" not in result.stdout
+    data = json.loads(dify("status", "--all", "--offline", "--json").stdout)
+    assert [(item["profile"], item["default"]) for item in data] == [
+        ("prod", False),
+        ("dev", True),
+    ]
+    assert {item["profile_source"] for item in data} == {None}

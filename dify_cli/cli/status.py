@@ -145,6 +145,25 @@ def _origin(row: dict[str, Any]) -> str:
     return str(row["source"])
 
 
+# How the profile was picked, in words; --all picks none, so shows none.
+_SELECTED_BY = {
+    "flag": "selected by --profile",
+    "env": "selected by DIFY_PROFILE",
+    "profile": "the default profile",
+    "default": "the profile named default",
+}
+
+
+def _heading(data: dict[str, Any]) -> str:
+    saved = "saved" if data["profile_exists"] else "not saved"
+    source = data["profile_source"]
+    if source is not None:
+        return f"Profile {data['profile']} ({_SELECTED_BY[source]}; {saved})"
+    if data.get("default"):
+        return f"Profile {data['profile']} (the default profile; {saved})"
+    return f"Profile {data['profile']} ({saved})"
+
+
 def _render_one(data: dict[str, Any]) -> str:
     account = data.get("account") or {}
     who = "-"
@@ -153,9 +172,8 @@ def _render_one(data: dict[str, Any]) -> str:
     server = data["server"]
     if data.get("server_version"):
         server += f" (Dify {data['server_version']}, {data.get('generation')})"
-    saved = "saved" if data["profile_exists"] else "not saved"
     lines = [
-        f"Profile {data['profile']} (from {data['profile_source']}; {saved})",
+        _heading(data),
         f"  Server:     {server}",
         f"  Account:    {who}",
         f"  Workspace:  {data.get('workspace') or 'as last chosen on the server'}",
@@ -192,6 +210,7 @@ def command(all_profiles: bool, offline: bool) -> None:
     Exits 0 when connected, 4 when not (for --all: when any profile is not).
     """
     from dify_cli.connection import resolve_settings
+    from dify_cli.settings import FALLBACK_PROFILE
 
     app = app_context()
     profiles = app.profile_store()
@@ -211,6 +230,12 @@ def command(all_profiles: bool, offline: bool) -> None:
 
     results = [profile_status(s, sessions, offline=offline) for s in every]
     codes = [code for _, code in results]
+    default = profiles.default_name() or FALLBACK_PROFILE
+    for data, _ in results:
+        data["default"] = data["profile"] == default
+        if all_profiles:
+            # --all lists profiles; it selects none of them.
+            data["profile_source"] = None
     if all_profiles:
         emit(
             [data for data, _ in results],
