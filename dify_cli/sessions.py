@@ -52,6 +52,34 @@ def session_file_stem(profile: str) -> str:
     return stem
 
 
+def _profile_from_stem(stem: str) -> str | None:
+    """The profile name ``stem`` stands for, or None if no name makes it."""
+    if stem == "%":
+        return ""
+    raw = bytearray()
+    index = 0
+    while index < len(stem):
+        char = stem[index]
+        if char == "%":
+            try:
+                raw.append(int(stem[index + 1 : index + 3], 16))
+            except ValueError:
+                return None
+            index += 3
+        elif _PLAIN.fullmatch(char):
+            raw += char.encode("ascii")
+            index += 1
+        else:
+            # A shortened stem ("~" and a digest) has lost part of the name.
+            return None
+    try:
+        profile = raw.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        return None
+    # Only the stem this name encodes to is its file; anything else is not ours.
+    return profile if session_file_stem(profile) == stem else None
+
+
 def _str_or_none(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is None or isinstance(value, str):
@@ -156,6 +184,16 @@ class SessionStore:
 
     def _lock_path(self, profile: str) -> Path:
         return self.directory / f"{session_file_stem(profile)}.lock"
+
+    def profiles(self) -> list[str]:
+        """The profiles with a stored session, sorted; unreadable names skipped."""
+        try:
+            paths = list(self.directory.glob("*.json"))
+        except OSError as error:
+            log.debug("cannot list session folder %s: %s", self.directory, error)
+            return []
+        names = (_profile_from_stem(path.stem) for path in paths)
+        return sorted(name for name in names if name is not None)
 
     def load(self, profile: str) -> Session | None:
         """The stored session, or None if there is none or it cannot be read."""

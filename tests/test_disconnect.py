@@ -134,3 +134,21 @@ def test_all_profiles(
     assert second.count("POST", "logout") == 1
     assert store(config_dir).load("a") is None
     assert store(config_dir).load("b") is None
+
+
+def test_all_covers_sessions_without_a_profile(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    fake = fake_dify("modern")
+    connect(dify, fake, "--profile", "saved")
+    scratch = dify(
+        "--profile", "Scratch", "connect", "--no-save", "--server", fake.url,
+        "--email", EMAIL, "--password-stdin", input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert scratch.exit_code == 0, scratch.output
+    assert store(config_dir).path_for("Scratch").exists()
+    result = dify("disconnect", "--all")
+    assert result.exit_code == 0, result.output
+    assert "Disconnected profile Scratch" in result.stdout
+    assert not store(config_dir).path_for("Scratch").exists()
+    assert not store(config_dir).path_for("saved").exists()

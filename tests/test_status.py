@@ -189,3 +189,22 @@ def test_all_marks_the_default_profile_and_no_source(
         ("dev", True),
     ]
     assert {item["profile_source"] for item in data} == {None}
+
+
+def test_all_lists_sessions_without_a_profile(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("modern")
+    connect(dify, fake, "--profile", "saved")
+    scratch = dify(
+        "--profile", "Scratch", "connect", "--no-save", "--server", fake.url,
+        "--email", EMAIL, "--password-stdin", input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert scratch.exit_code == 0, scratch.output
+    result = dify("status", "--all", "--offline", "--json")
+    data = json.loads(result.stdout)
+    assert [item["profile"] for item in data] == ["saved", "Scratch", "default"]
+    scratch = data[1]
+    assert scratch["profile_exists"] is False
+    # Without a saved profile the server is the built-in one, not the session's.
+    assert fake.url in scratch["error"]

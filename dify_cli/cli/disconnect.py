@@ -89,9 +89,11 @@ def command(all_profiles: bool) -> None:
     selected = resolve_settings(profiles, app.profile, sessions=sessions)
     names = [selected.profile]
     if all_profiles:
+        # Sessions kept without a profile (`connect --no-save`) go too.
         names = profiles.names()
-        if selected.profile not in names:
-            names.append(selected.profile)
+        for name in [*sessions.profiles(), selected.profile]:
+            if name not in names:
+                names.append(name)
 
     results = []
     for name in names:

@@ -195,9 +195,15 @@ def _render_one(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _profile_names(store: ProfileStore, current: str) -> list[str]:
+def _profile_names(
+    store: ProfileStore, sessions: SessionStore, current: str
+) -> list[str]:
+    # Sessions kept without a profile (`connect --no-save`) count too.
     names = store.names()
-    return names if current in names else [*names, current]
+    for name in [*sessions.profiles(), current]:
+        if name not in names:
+            names.append(name)
+    return names
 
 
 @click.command("status")
@@ -218,7 +224,7 @@ def command(all_profiles: bool, offline: bool) -> None:
     selected = resolve_settings(profiles, app.profile, sessions=sessions)
 
     if all_profiles:
-        names = _profile_names(profiles, selected.profile)
+        names = _profile_names(profiles, sessions, selected.profile)
         if not names:
             raise ConfigError(
                 "There are no profiles yet.",
