@@ -174,3 +174,12 @@ def test_long_names_stay_distinct() -> None:
     base = "x" * 500
     assert session_file_stem(base + "a") != session_file_stem(base + "b")
     assert len(session_file_stem(base)) <= 120
+
+
+def test_profiles_decodes_file_names_and_skips_foreign_ones(
+    store: SessionStore,
+) -> None:
+    for name in ["prod", "Prod", "con", "é x", "a" * 200]:
+        store.save(name, _session())
+    (store.directory / "NotOurs.json").write_text("{}", encoding="utf-8")
+    assert store.profiles() == sorted(["prod", "Prod", "con", "é x"])
