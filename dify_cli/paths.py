@@ -24,15 +24,24 @@ def _from_env(name: str) -> Path | None:
 def config_dir(override: Path | None = None) -> Path:
     """The config folder: ``override``, else $DIFY_CONFIG_DIR, else the OS default."""
     if override is not None:
-        return Path(override).expanduser()
+        return _folder(Path(override).expanduser(), "--config-dir")
     from_env = _from_env("DIFY_CONFIG_DIR")
     if from_env is not None:
-        return from_env
+        return _folder(from_env, "DIFY_CONFIG_DIR")
 
     import platformdirs
 
     # appauthor=False keeps Windows from nesting the folder as dify\dify.
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def _folder(path: Path, source: str) -> Path:
+    if path.exists() and not path.is_dir():
+        raise ConfigError(
+            f"The config folder {path} (from {source}) is not a folder.",
+            hint="Point it at a folder, or at a path that does not exist yet.",
+        )
+    return path
 
 
 def profiles_path(override: Path | None = None) -> Path:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
+from click.core import ParameterSource
 
 from dify_cli import __version__
 from dify_cli.cli.context import AppContext
@@ -93,6 +95,39 @@ class RootGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
+    def main(  # type: ignore[override,unused-ignore]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command; in standalone mode, end the process with its exit code.
+
+        Every failure ends as one line on stderr: Click's usage errors without
+        the usage block, a broken standard output, and even an unexpected
+        exception (its traceback only under ``--debug``).
+        """
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        if sys.stdout is None:
+            _fail("standard output is closed; nothing could be printed.", 1)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as error:
+            where = error.ctx.command_path if error.ctx else "dify"
+            _fail(f"{error.format_message()} (see '{where} --help')", error.exit_code)
+        except click.ClickException as error:
+            _fail(error.format_message(), error.exit_code)
+        except click.Abort:
+            _fail("Interrupted.", 130)
+        except OSError as error:
+            _output_failed(error)
+        except Exception as error:
+            _unexpected(error)
+        sys.exit(result if isinstance(result, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -106,6 +141,38 @@ class RootGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("\nInterrupted.", err=True)
             ctx.exit(130)
+
+
+def _fail(text: str, code: int) -> NoReturn:
+    try:
+        click.echo(f"Error: {text}", err=True)
+    finally:
+        sys.exit(code)
+
+
+def _output_failed(error: OSError) -> NoReturn:
+    import errno
+
+    # A reader that went away (`dify ... | head`) is not worth a message.
+    if error.errno == errno.EPIPE:
+        sys.stdout = None
+        sys.exit(1)
+    _fail(f"Could not write the output: {error.strerror or error}.", 1)
+
+
+def _unexpected(error: Exception) -> NoReturn:
+    import logging
+
+    if logging.getLogger("dify_cli").isEnabledFor(logging.DEBUG):
+        import traceback
+
+        traceback.print_exception(error)
+    name = type(error).__name__
+    _fail(
+        f"unexpected {name}: {error}. This is a bug in dify; "
+        "run again with --debug to see where it happened.",
+        1,
+    )
 
 
 def _configure(ctx: click.Context, _param: click.Parameter, debug: bool) -> bool:
@@ -127,7 +194,7 @@ def _configure(ctx: click.Context, _param: click.Parameter, debug: bool) -> bool
 )
 @click.option(
     "--config-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     envvar="DIFY_CONFIG_DIR",
     show_envvar=True,
     help="Folder holding profiles.toml and the sessions.",
@@ -155,7 +222,10 @@ def cli(
     """
     state = ctx.ensure_object(AppContext)
     state.profile = profile
-    state.config_dir = config_dir
+    # A folder from DIFY_CONFIG_DIR is read from the environment by the core, which
+    # then names the variable, not the option, in its messages.
+    from_env = ctx.get_parameter_source("config_dir") is ParameterSource.ENVIRONMENT
+    state.config_dir = None if from_env else config_dir
     state.json = state.json or json_output
     state.debug = debug
 

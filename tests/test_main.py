@@ -1,0 +1,140 @@
+"""The root command: every failure ends as one line on stderr with its exit code."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.conftest import REPO
+from tests.plugin_site import pythonpath, write_dist_info
+
+if TYPE_CHECKING:
+    from tests.conftest import DifyRunner
+
+CRASHER = """
+import click
+
+from dify_cli.hookspecs import hookimpl
+
+
+@hookimpl
+def register_commands(cli):
+    @cli.command("crash")
+    def crash():
+        \"\"\"Fail the way a bug would.\"\"\"
+        raise ZeroDivisionError("division by zero")
+"""
+
+
+def one_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, text
+    assert "Traceback" not in text
+    return lines[0]
+
+
+def test_a_usage_error_is_one_line_naming_the_help(dify: DifyRunner) -> None:
+    result = dify("app", "list", "--mode", "bogus")
+    assert result.exit_code == 2
+    line = one_line(result.stderr)
+    assert line.startswith("Error: Invalid value for '--mode'")
+    assert "dify app list --help" in line
+
+
+def test_an_unknown_command_is_one_line(dify: DifyRunner) -> None:
+    result = dify("conect")
+    assert result.exit_code == 2
+    assert "No such command 'conect'" in one_line(result.stderr)
+
+
+@pytest.mark.parametrize("via_env", [False, True])
+def test_a_config_folder_that_is_a_file_is_a_configuration_error(
+    dify_proc: DifyRunner, tmp_path: Path, via_env: bool
+) -> None:
+    file = tmp_path / "not-a-folder"
+    file.write_text("")
+    if via_env:
+        result = dify_proc("profile", "list", extra_env={"DIFY_CONFIG_DIR": str(file)})
+    else:
+        result = dify_proc("--config-dir", str(file), "profile", "list")
+    assert result.exit_code == 3
+    source = "DIFY_CONFIG_DIR" if via_env else "--config-dir"
+    assert f"(from {source}) is not a folder" in one_line(result.stderr)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["--help"], ["profile", "list", "--json"]])
+def test_output_that_cannot_be_written_fails_with_one_line(
+    env: dict[str, str], args: list[str]
+) -> None:
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "dify_cli", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **env},
+            cwd=REPO,
+            check=False,
+        )
+    assert proc.returncode == 1
+    assert "Could not write the output" in one_line(proc.stderr)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="closes a file descriptor")
+def test_a_closed_standard_output_is_an_error_not_silence(
+    env: dict[str, str],
+) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "dify_cli", "profile", "list", "--json"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env},
+        cwd=REPO,
+        check=False,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert proc.returncode == 1
+    assert "standard output is closed" in one_line(proc.stderr)
+
+
+def test_a_closed_pipe_ends_quietly(env: dict[str, str]) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dify_cli", "--help"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **env},
+        cwd=REPO,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=30)
+    assert b"Traceback" not in err
+
+
+def test_an_unexpected_exception_is_one_line_and_a_traceback_only_with_debug(
+    dify_proc: DifyRunner, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "crasher.py").write_text(textwrap.dedent(CRASHER), encoding="utf-8")
+    write_dist_info(site, "dify-crasher", "1.0", {"crasher": "crasher"})
+    extra = pythonpath(site)
+
+    plain = dify_proc("crash", extra_env=extra)
+    assert plain.exit_code == 1
+    line = one_line(plain.stderr)
+    assert "unexpected ZeroDivisionError: division by zero" in line
+    assert "--debug" in line
+
+    debug = dify_proc("--debug", "crash", extra_env=extra)
+    assert debug.exit_code == 1
+    assert "Traceback" in debug.stderr
+    assert "ZeroDivisionError" in debug.stderr
