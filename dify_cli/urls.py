@@ -14,6 +14,9 @@ _HOST_NAME = re.compile(
     r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?"
 )
 _WHITESPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+# DNS limits; the HTTP library refuses longer labels only when it connects.
+_MAX_LABEL = 63
+_MAX_HOST = 253
 
 
 def _shown(raw: str) -> str:
@@ -42,6 +45,14 @@ def _host(netloc_host: str, raw: str) -> str:
             ) from error
     if not _HOST_NAME.fullmatch(host):
         raise ConfigError(f"Server URL {_shown(raw)} has an invalid host name.")
+    labels = host.removesuffix(".").split(".")
+    if len(host.removesuffix(".")) > _MAX_HOST or any(
+        len(label) > _MAX_LABEL for label in labels
+    ):
+        raise ConfigError(
+            f"Server URL {_shown(raw)} has a host name that is too long "
+            f"(at most {_MAX_LABEL} characters between dots, {_MAX_HOST} in all)."
+        )
     return host
 
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from dify_cli.errors import ConfigError
 from dify_cli.urls import normalize_server_url
+
+if TYPE_CHECKING:
+    from tests.conftest import DifyRunner
 
 
 @pytest.mark.parametrize(
@@ -48,6 +54,11 @@ def test_normalises(raw: str, expected: str) -> None:
         ("https://dify.example.com:abc", "port"),
         ("http://[::1", "not a valid URL"),
         ("https://exa$mple.com", "host name"),
+        ("https://a..com", "host name"),
+        ("https://.a.com", "host name"),
+        ("http://" + "a" * 64 + ".com", "too long"),
+        ("http://" + ".".join(["a" * 60] * 5), "too long"),
+        ("http://" + "ü" * 60 + ".com", "host name"),
     ],
 )
 def test_refuses(raw: str, says: str) -> None:
@@ -76,6 +87,9 @@ def _check(raw: str) -> None:
         return
     assert normalize_server_url(once) == once
     assert once.startswith(("http://", "https://"))
+    # What the HTTP library does with the host when it connects.
+    host = urlsplit(once).hostname or ""
+    host.encode("idna")
 
 
 @given(st.text())
@@ -87,6 +101,7 @@ _hosts = st.one_of(
     st.from_regex(r"[A-Za-z0-9][A-Za-z0-9.-]{0,20}", fullmatch=True),
     st.just("[::1]"),
     st.text(min_size=1, max_size=12),
+    st.from_regex(r"[a-z]{1,70}(\.[a-z]{0,70}){0,5}", fullmatch=True),
 )
 _url_like = st.builds(
     lambda scheme, host, port, suffix: f"{scheme}://{host}{port}{suffix}",
@@ -100,3 +115,27 @@ _url_like = st.builds(
 @given(_url_like)
 def test_url_like_text_is_idempotent(raw: str) -> None:
     _check(raw)
+
+
+LONG_LABEL = "http://" + "a" * 70 + ".com"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("-p", "p", "connect", "--server", LONG_LABEL, "--email", "a@b.c"),
+        ("profile", "add", "p", "--server", LONG_LABEL),
+        ("-p", "p", "status"),
+    ],
+)
+def test_long_host_label_is_refused_by_every_command(
+    dify: DifyRunner, args: tuple[str, ...]
+) -> None:
+    env = {"DIFY_URL": LONG_LABEL} if args[-1] == "status" else None
+    if env:
+        assert dify("profile", "add", "p").exit_code == 0
+    result = dify(*args, extra_env=env)
+    assert result.exit_code == 3, result.output
+    assert result.stderr.count("\n") == 1
+    assert "too long" in result.stderr
+    assert "Traceback" not in result.output
