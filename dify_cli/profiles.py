@@ -70,15 +70,23 @@ class KeySpec:
     """One setting a profile may hold: its name, type, help text and env variables.
 
     ``kind`` decides how text is parsed: "str", "bool" (true/false, yes/no, on/off,
-    1/0), "float" (a positive number), "path" (made absolute) or "url" (a server
-    root, normalised). ``env`` names the environment variables that override the
-    profile, strongest first.
+    1/0), "float" (a positive number, at most ``maximum`` when given), "path"
+    (made absolute) or "url" (a server root, normalised). ``env`` names the
+    environment variables that override the profile, strongest first.
     """
 
     name: str
     kind: Kind
     help: str
     env: tuple[str, ...] = ()
+    maximum: float | None = None
+
+    def _number_rule(self) -> str:
+        if self.maximum is None:
+            return f"{self.name} must be a number greater than 0"
+        return (
+            f"{self.name} must be a number greater than 0 and at most {self.maximum:g}"
+        )
 
     def parse(self, raw: str) -> Any:
         """Turn text from the command line or environment into the typed value."""
@@ -94,9 +102,7 @@ class KeySpec:
             try:
                 return self.check(float(text))
             except (ValueError, ConfigError):
-                raise ConfigError(
-                    f"{self.name} must be a number greater than 0, not {raw!r}."
-                ) from None
+                raise ConfigError(f"{self._number_rule()}, not {raw!r}.") from None
         if self.kind == "path" and text:
             path = Path(text).expanduser()
             return str(path if path.is_absolute() else path.absolute())
@@ -109,14 +115,14 @@ class KeySpec:
                 return value
             raise ConfigError(f"{self.name} must be true or false, not {value!r}.")
         if self.kind == "float":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(
-                    f"{self.name} must be a number greater than 0, not {value!r}."
-                )
-            if not math.isfinite(value) or value <= 0:
-                raise ConfigError(
-                    f"{self.name} must be a number greater than 0, not {value!r}."
-                )
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value <= 0
+                or (self.maximum is not None and value > self.maximum)
+            ):
+                raise ConfigError(f"{self._number_rule()}, not {value!r}.")
             return float(value)
         if not isinstance(value, str):
             raise ConfigError(f"{self.name} must be text, not {value!r}.")
@@ -169,6 +175,8 @@ CORE_KEYS: dict[str, KeySpec] = {
             "float",
             "Seconds to wait for the server before giving up.",
             ("DIFY_TIMEOUT",),
+            # Past a day nobody is waiting, and the socket layer overflows.
+            maximum=86400,
         ),
         KeySpec(
             "workspace",

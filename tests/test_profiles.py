@@ -291,7 +291,7 @@ _values = st.fixed_dictionaries(
         "email": _text_values,
         "verify_tls": st.booleans(),
         "ca_bundle": _text_values,
-        "timeout": st.floats(min_value=0.001, max_value=1e6),
+        "timeout": st.floats(min_value=0.001, max_value=86400),
         "workspace": _text_values,
     },
 )

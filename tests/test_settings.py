@@ -13,6 +13,8 @@ from dify_cli.settings import DEFAULTS, resolve, select_profile
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from tests.conftest import DifyRunner
+
 
 @pytest.fixture
 def store(tmp_path: Path) -> ProfileStore:
@@ -171,3 +173,28 @@ def test_plugin_keys_resolve_like_core_keys(store: ProfileStore) -> None:
     )
     assert settings.values["sso_realm"].origin == "DIFY_SSO_REALM"
     assert settings.get("not_a_key") is None
+
+
+@pytest.mark.parametrize("timeout", ["1e10", "inf", "nan", "86401"])
+def test_timeout_past_a_day_is_refused_from_every_source(
+    dify: DifyRunner, config_dir: Path, timeout: str
+) -> None:
+    assert dify("profile", "add", "m", "--server", "http://127.0.0.1:9").exit_code == 0
+    before = (config_dir / "profiles.toml").read_text()
+
+    for args, env in [
+        (("-p", "m", "status"), {"DIFY_TIMEOUT": timeout}),
+        (("profile", "set", "m", "timeout", timeout), None),
+        (("profile", "add", "n", "--timeout", timeout), None),
+    ]:
+        result = dify(*args, extra_env=env)
+        assert result.exit_code == 3, result.output
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "at most 86400" in result.stderr
+    assert (config_dir / "profiles.toml").read_text() == before
+
+    with (config_dir / "profiles.toml").open("a") as file:
+        file.write(f"timeout = {timeout}\n")
+    result = dify("-p", "m", "status", "--offline")
+    assert result.exit_code == 3, result.output
+    assert "Traceback" not in result.output
