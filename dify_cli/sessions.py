@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -26,6 +27,9 @@ _PLAIN = re.compile(r"[a-z0-9_-]")
 # Names Windows reserves for devices, with or without an extension.
 _DEVICE_NAMES = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])", re.IGNORECASE)
 _MAX_STEM = 120
+# 9999-12-31T23:59:59Z: later times are damage, and the date functions that
+# show them overflow.
+_LATEST_TIME = 253402300799
 
 
 def _escape(char: str) -> str:
@@ -87,13 +91,27 @@ def _str_or_none(data: Mapping[str, Any], key: str) -> str | None:
     raise ValueError(f"{key} must be a string")
 
 
-def _number_or_none(data: Mapping[str, Any], key: str) -> float | None:
+def _time_or_none(data: Mapping[str, Any], key: str) -> float | None:
     value = data.get(key)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{key} must be a number")
+    if not 0 <= value <= _LATEST_TIME:
+        raise ValueError(f"{key} is not a time between 1970 and 9999")
     return float(value)
+
+
+def _finite_float(text: str) -> float:
+    # json reads NaN, Infinity and 1e999 as floats; no session holds one.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number a session holds")
 
 
 def _str_map(data: Mapping[str, Any], key: str) -> dict[str, str]:
@@ -165,8 +183,8 @@ class Session:
             csrf_token=_str_or_none(data, "csrf_token"),
             cookie_names=_str_map(data, "cookie_names"),
             account=_str_map(data, "account"),
-            obtained_at=_number_or_none(data, "obtained_at"),
-            access_expires_at=_number_or_none(data, "access_expires_at"),
+            obtained_at=_time_or_none(data, "obtained_at"),
+            access_expires_at=_time_or_none(data, "access_expires_at"),
             extra=_str_map(data, "extra"),
             pending=dict(pending),
         )
@@ -206,7 +224,10 @@ class SessionStore:
             log.debug("cannot read session file %s: %s", path, error)
             return None
         try:
-            return Session.from_dict(json.loads(text))
+            data = json.loads(
+                text, parse_float=_finite_float, parse_constant=_refuse_constant
+            )
+            return Session.from_dict(data)
         except (ValueError, TypeError, RecursionError) as error:
             # A damaged file is as good as no session: the user logs in again.
             log.debug("ignoring damaged session file %s: %s", path, error)

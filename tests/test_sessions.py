@@ -83,6 +83,14 @@ def test_save_replaces_without_leaving_temporary_files(store: SessionStore) -> N
         '{"server": "https://x", "server_version": null, "generation": "modern",'
         ' "auth_method": "password", "obtained_at": "yesterday"}',
         "[" * 100_000,
+        *(
+            '{"server": "https://x", "generation": "modern",'
+            f' "auth_method": "password", "{key}": {number}}}'
+            for key in ("obtained_at", "access_expires_at")
+            for number in ("NaN", "Infinity", "-Infinity", "1e999", "-1", "1e300")
+        ),
+        '{"server": "https://x", "generation": "modern", "auth_method": "password",'
+        ' "pending": {"sent_at": NaN}}',
     ],
 )
 def test_a_damaged_file_counts_as_no_session(

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+import pytest
+
 from tests.fake_dify import Fault
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tests.conftest import DifyRunner
     from tests.fake_dify import FakeDify
     from tests.fake_dify.fixtures import FakeDifyFactory
@@ -208,3 +212,25 @@ def test_all_lists_sessions_without_a_profile(
     assert scratch["profile_exists"] is False
     # Without a saved profile the server is the built-in one, not the session's.
     assert fake.url in scratch["error"]
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999", "1e300"])
+@pytest.mark.parametrize("offline", [True, False])
+def test_a_session_with_an_absurd_time_counts_as_not_connected(
+    fake_dify: FakeDifyFactory,
+    dify: DifyRunner,
+    config_dir: Path,
+    number: str,
+    offline: bool,
+) -> None:
+    fake = fake_dify("modern")
+    connect(dify, fake, "-p", "m")
+    path = config_dir / "sessions" / "m.json"
+    data = json.loads(path.read_text())
+    data["access_expires_at"] = "EXPIRES"
+    path.write_text(json.dumps(data).replace('"EXPIRES"', number))
+
+    result = dify("-p", "m", "status", *(["--offline"] if offline else []))
+    assert result.exit_code == 4, result.output
+    assert "Status:     not connected" in result.stdout
+    assert "Traceback" not in result.output
