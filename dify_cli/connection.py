@@ -751,11 +751,12 @@ def resolve_settings(
 ) -> Settings:
     """Settings for a profile, with the profile keys that auth methods add.
 
-    A profile chosen by name (``--profile`` or DIFY_PROFILE) must exist, in
-    the profiles file or as a session in ``sessions`` (``connect --no-save``
-    keeps one without a profile): a misspelt name would otherwise run against
-    the default server. ``check_exists=False`` lifts this for ``connect``,
-    which makes the profile, and for names a command listed itself. Without
+    A profile chosen by name (``--profile``, DIFY_PROFILE or the file's
+    ``default_profile``) must exist, in the profiles file or as a session in
+    ``sessions`` (``connect --no-save`` keeps one without a profile): a
+    misspelt name would otherwise run against the default server.
+    ``check_exists=False`` lifts this for ``connect``, which makes the
+    profile, and for names a command listed itself. Without
     a chosen name, a missing profile is fine: settings then come from the
     environment alone, as in CI.
     """
@@ -768,8 +769,15 @@ def resolve_settings(
     if (
         not check_exists
         or settings.profile_exists
-        or settings.profile_source not in ("flag", "env")
+        or settings.profile_source == "default"
         or (sessions is not None and sessions.load(settings.profile) is not None)
     ):
         return settings
-    raise profiles.unknown(settings.profile)
+    error = profiles.unknown(settings.profile)
+    if settings.profile_source == "profile" and settings.profile_origin:
+        # The name came from the file: say where, or it reads like a typo on
+        # the command line.
+        error = ConfigError(
+            f"{settings.profile_origin}: {error.message}", hint=error.hint
+        )
+    raise error

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from dify_cli.errors import ConfigError
-from dify_cli.profiles import CORE_KEYS, KeySpec
+from dify_cli.profiles import CORE_KEYS, KeySpec, check_name
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -187,11 +187,19 @@ def resolve(
     ``flags`` holds values given on the command line (None means not given);
     ``extra_keys`` are the keys auth-method plugins declare. A profile that does
     not exist is not an error here: ``profile_exists`` says so, and the caller
-    decides (``dify connect`` may create it).
+    decides (``dify connect`` may create it); but its name must be one a profile
+    can have.
     """
     environ: Mapping[str, str] = os.environ if env is None else env
     name, source, origin = _select(profile_flag, store, environ)
     stored = store.get(name)
+    if stored is None:
+        # Checked before anything is sent: a name that cannot be saved would
+        # otherwise fail only after logging in.
+        try:
+            check_name(name)
+        except ConfigError as error:
+            raise (_at(origin, error) if origin else error) from error
     keys = {**CORE_KEYS, **(extra_keys or {})}
 
     values: dict[str, Setting] = {}

@@ -665,3 +665,43 @@ def test_without_a_chosen_profile_commands_run_from_the_environment(
 
     result = dify(*args, extra_env=ci)
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("args", NEEDS_A_PROFILE, ids=" ".join)
+def test_a_default_profile_that_is_gone_names_the_file(
+    dify: DifyRunner,
+    fake_dify: FakeDifyFactory,
+    config_dir: Path,
+    args: tuple[str, ...],
+) -> None:
+    fake = fake_dify()
+    config_dir.mkdir(mode=0o700, exist_ok=True)
+    (config_dir / "profiles.toml").write_text(
+        f'default_profile = "prod"\n\n[profiles.dev]\nserver = "{fake.url}"\n'
+    )
+    result = dify(*args)
+    assert result.exit_code == 3, result.output
+    assert result.stderr.startswith("Error: default_profile in ")
+    assert "No profile named 'prod'. Profiles: dev." in result.stderr
+    assert fake.counts == {}
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_a_profile_name_that_cannot_be_saved_stops_before_login(
+    dify: DifyRunner, fake_dify: FakeDifyFactory, config_dir: Path, how: str
+) -> None:
+    fake = fake_dify()
+    name = "../../x"
+    login = ("connect", "--server", fake.url, "--email", fake.account.email)
+    if how == "flag":
+        result = dify("-p", name, *login, "--password-stdin", input="pw\n")
+    else:
+        result = dify(
+            *login, "--password-stdin", input="pw\n", extra_env={"DIFY_PROFILE": name}
+        )
+    assert result.exit_code == 3, result.output
+    assert "Invalid profile name '../../x'" in result.stderr
+    if how == "env":
+        assert result.stderr.startswith("Error: DIFY_PROFILE: ")
+    assert fake.counts == {}
+    assert not (config_dir / "profiles.toml").exists()
