@@ -189,9 +189,11 @@ def _render_one(data: dict[str, Any]) -> str:
         state += f": {data['error']}"
     lines.append(f"  Status:     {state}")
     lines.append("  Settings:")
-    for key, row in data["settings"].items():
+    rows = data["settings"]
+    width = max((len(key) for key in rows), default=0)
+    for key, row in rows.items():
         value = "-" if row["value"] is None else row["value"]
-        lines.append(f"    {key:<12} {value!s:<32} {_origin(row)}")
+        lines.append(f"    {key:<{width}} {value!s:<32} {_origin(row)}")
     return "\n".join(lines)
 
 
