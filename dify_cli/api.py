@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from dify_cli.client import API_PREFIX, Reply
 from dify_cli.errors import ApiError, AuthError, DifyError, UsageError, dify_command
+from dify_cli.inputs import read_file, read_stdin
 
 if TYPE_CHECKING:
-    from typing import BinaryIO
-
     from dify_cli.client import RawReply
     from dify_cli.connection import Connection
 
@@ -164,7 +162,6 @@ def parse_header(spec: str) -> tuple[str, str]:
 class Source:
     """Reads ``-`` (standard input, at most once) and files, as bytes."""
 
-    stdin: BinaryIO
     stdin_used_by: str | None = None
 
     def read(self, source: str, purpose: str) -> tuple[bytes, str]:
@@ -175,15 +172,8 @@ class Source:
                     f"and {purpose}."
                 )
             self.stdin_used_by = purpose
-            return self.stdin.read(), "standard input"
-        try:
-            return Path(source).read_bytes(), source
-        except IsADirectoryError:
-            raise UsageError(f"{source} is a folder, not a file.") from None
-        except OSError as error:
-            raise UsageError(
-                f"Cannot read {source}: {error.strerror or error}."
-            ) from None
+            return read_stdin(), "standard input"
+        return read_file(source), source
 
 
 @dataclass
@@ -206,7 +196,6 @@ def build_request(
     typed_fields: list[str],
     input_source: str | None,
     headers: list[str],
-    stdin: BinaryIO,
 ) -> ApiRequest:
     """Check and assemble the parts of `dify api` into one request.
 
@@ -215,7 +204,7 @@ def build_request(
     and into the query when --input gives the body.
     """
     relative = console_path(path, server)
-    reader = Source(stdin)
+    reader = Source()
 
     fields: list[tuple[str, Any]] = []
     for spec in raw_fields:

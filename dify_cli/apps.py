@@ -7,7 +7,6 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dify_cli.errors import (
@@ -20,7 +19,7 @@ from dify_cli.errors import (
 from dify_cli.versions import parse_version
 
 if TYPE_CHECKING:
-    from typing import BinaryIO
+    from pathlib import Path
 
     from dify_cli.client import Reply
     from dify_cli.connection import Connection
@@ -308,30 +307,26 @@ def write_export(path: Path, text: str, *, include_secret: bool) -> None:
 _TOP_KEY = re.compile(r"^(kind|app|version)\s*:(.*)$", re.MULTILINE)
 
 
-def read_dsl(source: str, stdin: BinaryIO) -> str:
+def read_dsl(source: str) -> str:
     """The DSL text of a file, or of standard input for ``-``, checked cheaply."""
+    from dify_cli.inputs import read_file, read_stdin, stdin_is_terminal
+
     if source == "-":
-        if stdin.isatty():
+        if stdin_is_terminal():
             # Reading would wait for typing that never comes.
             raise UsageError(
                 "Standard input is a terminal, not a DSL.",
                 hint="Pipe a DSL in, e.g. `dify app export APP | dify app import -`, "
                 "or give a file.",
             )
-        data = stdin.read()
+        data = read_stdin()
         if not data.strip():
             raise UsageError(
                 "Nothing on standard input.",
                 hint="Pipe a DSL in, e.g. `dify app export APP | dify app import -`.",
             )
         return check_dsl(data, "standard input")
-    try:
-        data = Path(source).read_bytes()
-    except IsADirectoryError:
-        raise UsageError(f"{source} is a folder, not a DSL file.") from None
-    except OSError as error:
-        raise UsageError(f"Cannot read {source}: {error.strerror or error}.") from None
-    return check_dsl(data, source)
+    return check_dsl(read_file(source), source)
 
 
 def check_dsl(data: bytes, label: str) -> str:

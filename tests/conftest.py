@@ -76,8 +76,11 @@ def dify_proc(env: dict[str, str]) -> DifyRunner:
         input: str | None = None,
         extra_env: dict[str, str] | None = None,
         timeout: float = 60,
+        close_stdin: bool = False,
     ) -> Result:
         full_env = {**os.environ, **env, **(extra_env or {})}
+        # Closing descriptor 0 in the child is `<&-` in a shell: sys.stdin is None.
+        closer = (lambda: os.close(0)) if close_stdin else None
         proc = subprocess.run(
             [sys.executable, "-m", "dify_cli", *args],
             check=False,
@@ -88,6 +91,7 @@ def dify_proc(env: dict[str, str]) -> DifyRunner:
             timeout=timeout,
             cwd=REPO,
             stdin=None if input is not None else subprocess.DEVNULL,
+            preexec_fn=closer,
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
 

@@ -345,5 +345,5 @@ def test_unreadable_files(
     connect(dify, fake)
     missing = tmp_path / "nope.yml"
     one_error(dify("app", "import", str(missing)), 2, f"Cannot read {missing}")
-    one_error(dify("app", "import", str(tmp_path)), 2, "is a folder, not a DSL file")
+    one_error(dify("app", "import", str(tmp_path)), 2, "is a folder, not a file")
     assert fake.counts == {}

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
 from dify_cli.auth import AuthMethod, AuthOption, LoginContext
 from dify_cli.errors import UsageError
 from dify_cli.hookspecs import hookimpl
+from dify_cli.inputs import read_stdin_line
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -19,7 +19,7 @@ PASSWORD_ENV = ("DIFY_PASSWORD", "PSDIFY_PASSWORD")
 
 def _password(ctx: LoginContext) -> str:
     if ctx.options.get("password_stdin"):
-        line = sys.stdin.readline().rstrip("\r\n")
+        line = read_stdin_line()
         if not line:
             raise UsageError("--password-stdin was given but standard input is empty.")
         return line

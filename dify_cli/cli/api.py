@@ -106,7 +106,6 @@ def command(
         typed_fields=list(typed_fields),
         input_source=input_source,
         headers=list(headers),
-        stdin=sys.stdin.buffer,
     )
     conn = open_connection(settings, sessions)
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -162,7 +161,9 @@ def _export_all(directory: Path, include_secret: bool, force: bool) -> None:
 
 def _can_prompt(source: str) -> bool:
     # Standard input carrying the DSL cannot also answer the question.
-    return source != "-" and sys.stdin.isatty()
+    from dify_cli.inputs import stdin_is_terminal
+
+    return source != "-" and stdin_is_terminal()
 
 
 @command.command("import")
@@ -190,7 +191,7 @@ def import_command(file: str, app_id: str | None, name: str | None, yes: bool) -
     """
     from dify_cli.apps import ImportDeclined, find_app, import_app, read_dsl
 
-    text = read_dsl(file, sys.stdin.buffer)
+    text = read_dsl(file)
 
     def confirm(pending: PendingImport) -> bool:
         if yes:

@@ -8,7 +8,6 @@ without ``connect`` knowing anything about it.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +34,9 @@ _OPTION_TYPES: dict[str, Any] = {
 
 def terminal_prompter() -> Callable[[str, bool], str] | None:
     """Ask on the terminal, or None when there is none to ask on."""
-    if not sys.stdin.isatty():
+    from dify_cli.inputs import stdin_is_terminal
+
+    if not stdin_is_terminal():
         return None
 
     def ask(text: str, hidden: bool) -> str:
