@@ -245,6 +245,22 @@ def unknown_key_error(key: str, keys: Mapping[str, KeySpec]) -> ConfigError:
     )
 
 
+# Windows editors may start a UTF-8 file with a byte-order mark, which TOML
+# does not allow; it is read past and written back as found.
+_BOM = "\ufeff"
+
+
+def _without_bom(text: str) -> str:
+    return text.removeprefix(_BOM)
+
+
+def _line_endings_like(text: str, old_text: str | None) -> str:
+    # Lines added to a file written on Windows end as its other lines do.
+    if old_text is None or "\r\n" not in old_text:
+        return text
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
 def _load_toml(text: str) -> Any:
     """Parse TOML into plain data, for reading only."""
     if sys.version_info >= (3, 11):
@@ -454,7 +470,7 @@ class ProfileStore:
 
     def _document(self) -> tuple[str | None, TOMLDocument]:
         text = read_text(self.path)
-        doc = self._parse(NEW_FILE_HEADER if text is None else text)
+        doc = self._parse(NEW_FILE_HEADER if text is None else _without_bom(text))
         self._check_layout(doc.unwrap())
         return text, doc
 
@@ -465,7 +481,7 @@ class ProfileStore:
         if self._parsed is not None and self._parsed[0] == text:
             return copy.deepcopy(self._parsed[1])
         try:
-            data: dict[str, Any] = _load_toml(text)
+            data: dict[str, Any] = _load_toml(_without_bom(text))
         except (ValueError, RecursionError):
             # tomlkit words the error with the line and column; should the two
             # parsers ever disagree, the one that edits the file decides.
@@ -537,15 +553,17 @@ class ProfileStore:
             replacement = change(doc, expected)
             if replacement is not None:  # not `or`: an empty document is falsy
                 doc = replacement
-            text = doc.as_string()
-            if text == old_text:
-                return
+            text = _line_endings_like(doc.as_string(), old_text)
             if not _same_data(tomlkit.parse(text).unwrap(), expected):
                 raise ConfigError(
                     f"Could not edit {self.path} without changing other settings; "
                     "it was left unchanged.",
                     hint="Make this change by hand.",
                 )
+            if old_text is not None and old_text.startswith(_BOM):
+                text = _BOM + text
+            if text == old_text:
+                return
             remove_stale_temp_files(self.path)
             atomic_write_text(self.path, text)
 

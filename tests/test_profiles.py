@@ -81,6 +81,29 @@ def test_windows_line_endings_are_kept(store: ProfileStore) -> None:
     )
 
 
+def test_a_byte_order_mark_and_windows_line_endings_survive_every_edit(
+    store: ProfileStore,
+) -> None:
+    original = "\ufeff" + HAND_WRITTEN.replace("\n", "\r\n")
+    store.path.write_bytes(original.encode())
+    assert store.names() == ["local", "prod", "cloud"]
+
+    store.add("extra", {"server": "https://extra.example.com", "timeout": 5.0})
+    store.rename("extra", "spare")
+    store.update("spare", {"email": "me@example.com"})
+    raw = store.path.read_bytes()
+    assert raw.startswith("\ufeff".encode())
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+    assert store.get("spare") == {
+        "server": "https://extra.example.com",
+        "timeout": 5,
+        "email": "me@example.com",
+    }
+
+    store.remove("spare")
+    assert store.path.read_bytes() == original.encode()
+
+
 def test_unset_removes_only_that_line(store: ProfileStore) -> None:
     assert store.unset("prod", "email") is True
     assert _text(store) == HAND_WRITTEN.replace("email = 'ops@example.com'\n", "")
