@@ -622,17 +622,11 @@ def _login(
 ) -> ConnectResult:
     from dify_cli.auth import LoginContext
 
-    client.probe()
+    # Asked for before the first request, so that a mistyped one sends nothing.
     email = settings.email
     if method.needs_email and not email:
-        if io.prompter is None:
-            raise UsageError(
-                f"The {method.name} method needs an email.",
-                hint="Pass --email, set DIFY_EMAIL, or set the profile's email.",
-            )
-        email = io.prompter("Email", False).strip()
-        if not email:
-            raise UsageError("No email given.")
+        email = _ask_email(method, io)
+    client.probe()
 
     def store_pending(state: dict[str, Any] | None) -> None:
         _store_pending(settings, store, client, method.name, state)
@@ -686,6 +680,29 @@ def _login(
         except DifyError as error:
             result.workspace_error = error
     return result
+
+
+def _ask_email(method: AuthMethod, io: Interaction) -> str:
+    """The email typed at the prompt, checked as one from a flag would be.
+
+    Emails from flags, the environment and the profile were checked when the
+    settings were resolved.
+    """
+    from dify_cli.profiles import CORE_KEYS
+
+    if io.prompter is None:
+        raise UsageError(
+            f"The {method.name} method needs an email.",
+            hint="Pass --email, set DIFY_EMAIL, or set the profile's email.",
+        )
+    email = io.prompter("Email", False).strip()
+    if not email:
+        raise UsageError("No email given.")
+    try:
+        checked: str = CORE_KEYS["email"].check(email)
+    except ConfigError as error:
+        raise UsageError(error.message) from None
+    return checked
 
 
 def _unsaved_flags(settings: Settings, email: str | None) -> str:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["str", "bool", "float", "path", "url"]
+Kind = Literal["str", "bool", "float", "path", "url", "email"]
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
@@ -57,6 +57,9 @@ NAME_RULE = (
     "starting with a letter, digit or '_'"
 )
 
+# RFC 5321 caps a forward path at 256 octets, two of them the angle brackets.
+_MAX_EMAIL = 254
+
 NEW_FILE_HEADER = """\
 # dify profiles: one [profiles.NAME] table per environment.
 # Keys: server, auth_method, email, verify_tls, ca_bundle, timeout, workspace.
@@ -71,7 +74,8 @@ class KeySpec:
 
     ``kind`` decides how text is parsed: "str", "bool" (true/false, yes/no, on/off,
     1/0), "float" (a positive number, at most ``maximum`` when given), "path"
-    (made absolute) or "url" (a server root, normalised). ``env`` names the
+    (made absolute), "url" (a server root, normalised) or "email" (an address,
+    with no spaces or control characters, at most 254 characters). ``env`` names the
     environment variables that override the profile, strongest first.
     """
 
@@ -113,19 +117,26 @@ class KeySpec:
         if self.kind == "bool":
             if isinstance(value, bool):
                 return value
-            raise ConfigError(f"{self.name} must be true or false, not {value!r}.")
+            raise ConfigError(
+                f"{self.name} must be true or false, not {_described(value)}."
+            )
         if self.kind == "float":
+            try:
+                # float() of an integer too large for a float overflows.
+                number = float(value) if isinstance(value, (int, float)) else None
+            except OverflowError:
+                number = math.inf
             if (
                 isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-                or value <= 0
-                or (self.maximum is not None and value > self.maximum)
+                or number is None
+                or not math.isfinite(number)
+                or number <= 0
+                or (self.maximum is not None and number > self.maximum)
             ):
-                raise ConfigError(f"{self._number_rule()}, not {value!r}.")
-            return float(value)
+                raise ConfigError(f"{self._number_rule()}, not {_described(value)}.")
+            return number
         if not isinstance(value, str):
-            raise ConfigError(f"{self.name} must be text, not {value!r}.")
+            raise ConfigError(f"{self.name} must be text, not {_described(value)}.")
         if not value.strip():
             raise ConfigError(
                 f"{self.name} must not be empty.",
@@ -133,7 +144,53 @@ class KeySpec:
             )
         if self.kind == "url":
             return normalize_server_url(value)
+        if self.kind == "email":
+            return _check_email(value)
         return value
+
+
+def _described(value: object) -> str:
+    """A stored value as an error names it: quoted text, or its TOML kind.
+
+    Text is quoted with anything unprintable escaped and long values cut, so
+    that the error stays one short line.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 80 else value[:77] + "...")
+    isoformat = getattr(value, "isoformat", None)
+    text = f"the date {isoformat()}" if callable(isoformat) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _check_email(value: str) -> str:
+    """``value`` if it can be an account's email; ConfigError saying why not.
+
+    Only what no server would accept is refused, before it is sent anywhere:
+    the server judges the rest.
+    """
+    # isprintable() is False for control, format and separator characters,
+    # which would be invisible or break a line in a message.
+    if not value.isprintable() or " " in value:
+        raise ConfigError(
+            f"Email {_described(value)} contains spaces or control characters."
+        )
+    if len(value) > _MAX_EMAIL:
+        raise ConfigError(
+            f"Email {_described(value)} is {len(value)} characters long; "
+            f"an address has at most {_MAX_EMAIL}."
+        )
+    local, at, domain = value.rpartition("@")
+    if not (at and local and domain):
+        raise ConfigError(
+            f"Email {_described(value)} is not an address like name@example.com."
+        )
+    return value
 
 
 CORE_KEYS: dict[str, KeySpec] = {
@@ -153,7 +210,7 @@ CORE_KEYS: dict[str, KeySpec] = {
         ),
         KeySpec(
             "email",
-            "str",
+            "email",
             "Account email used to log in.",
             ("DIFY_EMAIL", "PSDIFY_EMAIL"),
         ),

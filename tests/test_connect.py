@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from typing import TYPE_CHECKING, Any
 
@@ -764,3 +765,98 @@ def test_code_hints_without_a_terminal_name_the_profile(
     )  # fmt: skip
     assert early.exit_code == 2, early.output
     assert "`dify --profile m2 connect --method code --send-only`" in early.stderr
+
+
+# -- an email that cannot be an address is refused before anything is sent --
+
+BAD_EMAILS = {
+    "control character": "a\x01@b.c",
+    "line break": "a@b.c\nX-Injected: 1",
+    "space": "a b@example.com",
+    "tab": "a\t@example.com",
+    "zero-width space": "a\u200b@example.com",
+    "no @": "admin.example.com",
+    "nothing before @": "@example.com",
+    "nothing after @": "admin@",
+    "over 254 characters": "a" * 243 + "@example.com",
+}
+
+
+@pytest.mark.parametrize("email", BAD_EMAILS.values(), ids=BAD_EMAILS)
+@pytest.mark.parametrize(
+    "method", [("--password-stdin",), ("--method", "code", "--send-only")]
+)
+def test_a_bad_email_flag_is_a_usage_error(
+    fake_dify: FakeDifyFactory,
+    dify: DifyRunner,
+    config_dir: Path,
+    email: str,
+    method: tuple[str, ...],
+) -> None:
+    fake = fake_dify("modern")
+    result = dify(
+        "-p", "b", "connect", "--server", fake.url, "--email", email, *method,
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert_one_clear_line(result, 2, "Invalid value for '--email': Email ")
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert fake.counts == {}
+    assert not config_dir.exists() or not any(config_dir.iterdir())
+
+
+@pytest.mark.parametrize("email", BAD_EMAILS.values(), ids=BAD_EMAILS)
+def test_a_bad_email_from_the_environment_or_profile_names_it(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path, email: str
+) -> None:
+    fake = fake_dify("modern")
+    login = ("connect", "--server", fake.url, "--password-stdin")
+    for name in ("DIFY_EMAIL", "PSDIFY_EMAIL"):
+        result = dify(*login, input=PASSWORD + "\n", extra_env={name: email})
+        assert_one_clear_line(result, 3, f"Error: ${name}: Email ")
+        assert len(result.stderr.splitlines()) == 1, result.stderr
+
+    config_dir.mkdir(parents=True)
+    profiles = config_dir / "profiles.toml"
+    quoted = json.dumps(email)  # a TOML basic string, escapes and all
+    profiles.write_text(f'[profiles.b]\nserver = "{fake.url}"\nemail = {quoted}\n')
+    before = profiles.read_bytes()
+    for method in ("password", "code", "token"):
+        result = dify(
+            "-p", "b", "connect", "--method", method, "--password-stdin"
+            if method == "password" else "--force", input=PASSWORD + "\n",
+        )  # fmt: skip
+        assert_one_clear_line(result, 3, f"Error: {profiles}, profile 'b': Email ")
+        assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert fake.counts == {}
+    assert profiles.read_bytes() == before
+    assert not (config_dir / "sessions").exists()
+
+
+def test_a_bad_email_is_not_saved_by_profile_commands(
+    dify: DifyRunner, config_dir: Path
+) -> None:
+    added = dify("profile", "add", "b", "--email", "a b@example.com")
+    assert added.exit_code == 2, added.output
+    assert added.stderr.startswith("Error: Invalid value for '--email'")
+    assert dify("profile", "add", "b").exit_code == 0
+    before = (config_dir / "profiles.toml").read_bytes()
+    put = dify("profile", "set", "b", "email", "a\x01@example.com")
+    assert put.exit_code == 3, put.output
+    assert put.stderr == (
+        "Error: Email 'a\\x01@example.com' contains spaces or control characters.\n"
+    )
+    assert (config_dir / "profiles.toml").read_bytes() == before
+
+
+def test_an_unusual_but_possible_email_is_sent_as_given(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("modern")
+    email = "o'brien+ops@xn--bcher-kva.example"
+    result = dify(
+        "connect", "--server", fake.url, "--email", email, "--password-stdin",
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert result.exit_code == 4, result.output
+    assert "Wrong email or password" in result.stderr
+    assert fake.count("POST", "login") == 1

@@ -113,3 +113,19 @@ def test_prompts_for_the_email_code(
     term.expect("Connected to")
     assert term.finish() == 0
     assert fake.count("POST", "email-code-login") == 1
+
+
+def test_a_typed_email_that_is_no_address_sends_nothing(
+    fake_dify: FakeDifyFactory, env: dict[str, str]
+) -> None:
+    fake = fake_dify("modern")
+    term = Terminal(["connect", "--server", fake.url], env)
+    term.expect("Email: ")
+    term.send("admin at example.com\n")
+    assert term.finish() == 2
+    assert (
+        "Error: Email 'admin at example.com' contains spaces or control characters."
+        in term.seen
+    )
+    assert "Password" not in term.seen
+    assert fake.counts == {}

@@ -304,6 +304,16 @@ _names = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,15}", fullmatch=True)
 _text_values = st.text(
     st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30
 ).filter(str.strip)
+# Addresses with awkward characters, but none an email may not hold.
+_email_parts = st.text(
+    st.characters(
+        blacklist_categories=("Cs", "Cc", "Cf", "Co", "Cn", "Zs", "Zl", "Zp"),
+        blacklist_characters="@",
+    ),
+    min_size=1,
+    max_size=20,
+)
+_emails = st.builds("{}@{}".format, _email_parts, _email_parts)
 _values = st.fixed_dictionaries(
     {},
     optional={
@@ -311,7 +321,7 @@ _values = st.fixed_dictionaries(
             ["http://localhost", "https://dify.example.com", "http://[::1]:5001"]
         ),
         "auth_method": st.sampled_from(["password", "code", "token"]),
-        "email": _text_values,
+        "email": _emails,
         "verify_tls": st.booleans(),
         "ca_bundle": _text_values,
         "timeout": st.floats(min_value=0.001, max_value=86400),

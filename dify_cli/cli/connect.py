@@ -16,6 +16,7 @@ import click
 from dify_cli import logs
 from dify_cli.cli.context import app_context
 from dify_cli.cli.output import emit, json_option, message, warn
+from dify_cli.cli.params import check_email
 from dify_cli.errors import UsageError
 from dify_cli.plugin_manager import auth_methods, auth_options
 
@@ -275,7 +276,12 @@ def _build() -> click.Command:
             metavar="NAME",
             help="Auth method: " + ", ".join(auth_methods()) + " (default password).",
         ),
-        click.option("--email", metavar="EMAIL", help="The account's email."),
+        click.option(
+            "--email",
+            metavar="EMAIL",
+            callback=check_email,
+            help="The account's email.",
+        ),
         click.option(
             "--force", is_flag=True, help="Log in even if the session still works."
         ),

@@ -11,6 +11,7 @@ import click
 
 from dify_cli.cli.context import app_context
 from dify_cli.cli.output import emit, json_option, message, warn
+from dify_cli.cli.params import check_email
 from dify_cli.profiles import CORE_KEYS, all_keys, plugin_keys, unknown_key_error
 
 if TYPE_CHECKING:
@@ -28,7 +29,12 @@ _SETTING_OPTIONS = (
         metavar="METHOD",
         help="How to log in: password, code or token (plugins add more).",
     ),
-    click.option("--email", metavar="EMAIL", help="Account email used to log in."),
+    click.option(
+        "--email",
+        metavar="EMAIL",
+        callback=check_email,
+        help="Account email used to log in.",
+    ),
     click.option(
         "--verify-tls/--no-verify-tls",
         default=None,
