@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import unicodedata
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from dify_cli.errors import (
     ApiError,
     AuthError,
+    ConfigError,
     DifyError,
     NotFoundError,
     UsageError,
@@ -262,7 +264,7 @@ def export_all(
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise DifyError(
+        raise ConfigError(
             f"Could not create {directory}: {error.strerror or error}."
         ) from None
 
@@ -293,6 +295,51 @@ def _with_newline(text: str) -> str:
 def _file_mode(include_secret: bool) -> int:
     # Secrets stay readable by their owner only.
     return 0o600 if include_secret else 0o644
+
+
+def check_export_target(path: Path, *, folder: bool = False) -> None:
+    """Stop before anything is exported when ``path`` cannot be written.
+
+    ``path`` is the file for one app, or with ``folder`` the folder for all
+    of them, created if missing. A file that is a folder (or the reverse) is
+    a UsageError; a folder that is missing or not writable is a ConfigError.
+    Writing can still fail later (a full disk): ``write_export`` says so.
+    """
+    if folder:
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"{path} exists and is not a folder.")
+        # The folder is created with its parents: the first that exists decides.
+        existing = next(
+            (part for part in (path, *path.absolute().parents) if part.exists()),
+            None,
+        )
+        if existing is not None:
+            _check_folder(existing, path)
+        return
+    if path.is_dir():
+        raise UsageError(
+            f"{path} is a folder; -o takes the file to write for one app.",
+            hint="Give a file name, or pass --all to export every app into it.",
+        )
+    if path.exists() and not path.is_file():
+        # The file is replaced, not written into: a device would be replaced.
+        raise UsageError(
+            f"{path} is not a regular file.",
+            hint="Give a file name, or - for standard output.",
+        )
+    _check_folder(path.absolute().parent, path)
+
+
+def _check_folder(folder: Path, target: Path) -> None:
+    problem = None
+    if not folder.exists():
+        problem = f"the folder {folder} does not exist"
+    elif not folder.is_dir():
+        problem = f"{folder} is not a folder"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        problem = f"the folder {folder} is not writable"
+    if problem is not None:
+        raise ConfigError(f"Cannot write {target}: {problem}.")
 
 
 def write_export(path: Path, text: str, *, include_secret: bool) -> None:

@@ -255,8 +255,11 @@ def test_export_to_a_folder_that_does_not_exist(
     connect(dify, fake)
     target = tmp_path / "missing" / "my-app.yml"
     result = dify("app", "export", "My App", "-o", str(target))
-    one_error(result, 3, f"Could not write {target}")
+    one_error(
+        result, 3, f"Cannot write {target}: the folder {target.parent} does not exist."
+    )
     assert not target.parent.exists()
+    assert fake.counts == {}
 
 
 # Exporting every app

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dify_cli.apps import MODES, PAGE_SIZE
+from dify_cli.apps import MODES, PAGE_SIZE, check_export_target
 from dify_cli.cli.context import app_context
 from dify_cli.cli.output import emit, json_option, message, warn
 from dify_cli.cli.progress import progress_bar
@@ -72,7 +72,7 @@ def list_command(mode: str | None, name: str | None) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
+    metavar="PATH",
     help="File to write (default: standard output); with --all, a folder.",
 )
 @click.option(
@@ -85,7 +85,7 @@ def list_command(mode: str | None, name: str | None) -> None:
 def export_command(
     app: str | None,
     all_apps: bool,
-    output: Path | None,
+    output: str | None,
     include_secret: bool,
     force: bool,
 ) -> None:
@@ -95,16 +95,22 @@ def export_command(
     folder -o DIR, named after the app; existing files stop the export before
     anything is written, unless --force.
     """
+    if output == "":
+        raise UsageError("-o needs a path; give - (or no -o) for standard output.")
+    target = None if output in (None, "-") else Path(output)
     if all_apps:
         if app:
             raise UsageError("Give either APP or --all, not both.")
-        if output is None or str(output) == "-":
+        if target is None:
             raise UsageError("--all needs a folder: -o DIR.")
-        _export_all(output, include_secret, force)
+        check_export_target(target, folder=True)
+        _export_all(target, include_secret, force)
         return
     if not app:
         raise UsageError("Name the app to export, or pass --all.")
-    _export_one(app, output, include_secret)
+    if target is not None:
+        check_export_target(target)
+    _export_one(app, target, include_secret)
 
 
 def _export_one(ref: str, output: Path | None, include_secret: bool) -> None:
@@ -118,7 +124,7 @@ def _export_one(ref: str, output: Path | None, include_secret: bool) -> None:
         conn.close()
 
     summary = {"id": found["id"], "name": found["name"] or ref}
-    if output is None or str(output) == "-":
+    if output is None:
         if app_context().json:
             emit({**summary, "dsl": text})
             return
