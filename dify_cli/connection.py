@@ -36,6 +36,7 @@ from dify_cli.client import (
     Reply,
     SessionRejected,
     jwt_expiry,
+    line_problem,
 )
 from dify_cli.errors import (
     AuthError,
@@ -135,7 +136,12 @@ def method_options(
         # A profile key's setting already weighs flag, environment and profile.
         value: Any = settings.get(option.name) if option.profile_key else None
         if value is None:
-            value = next((environ[n] for n in option.env if environ.get(n)), None)
+            name = next((n for n in option.env if environ.get(n)), None)
+            value = None if name is None else environ[name]
+            problem = line_problem(value) if value is not None else None
+            if problem is not None:
+                # Such values end up in request headers.
+                raise ConfigError(f"{name} cannot be used: {problem}.")
         if option.kind == "flag":
             value = str(value).strip().lower() in {"1", "true", "yes", "on"}
         elif option.kind == "float" and isinstance(value, str):
@@ -292,6 +298,11 @@ class Connection:
 
     def _renewed(self, current: Session) -> Session:
         relogin = self.method().renew
+        if not current.refresh_token and relogin is None:
+            raise expired_error(self.profile)
+        # Renewing spends the stored refresh token: new tokens that could not
+        # be saved would leave no working session at all.
+        self.store.check_writable()
         if current.refresh_token:
             log.debug("renewing the session with the refresh token")
             try:
@@ -535,8 +546,11 @@ def connect(
     a failure leaves the old session as it was. When the settings name a
     workspace, it is switched to after the login. ``saves_profile`` says
     whether the caller saves server and email into the profile afterwards,
-    so that hints for a later step know whether to repeat them.
+    so that hints for a later step know whether to repeat them. Nothing is
+    sent when the session store cannot be written: the session is kept
+    whatever the profile options say.
     """
+    store.check_writable()
     io = interaction or Interaction()
     previous = stored_session(settings, store)
     if (

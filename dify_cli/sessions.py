@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import math
+import os
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -232,6 +233,39 @@ class SessionStore:
             # A damaged file is as good as no session: the user logs in again.
             log.debug("ignoring damaged session file %s: %s", path, error)
             return None
+
+    def check_writable(self) -> None:
+        """Raise ConfigError unless a session could be saved here now.
+
+        Call it before asking the server for new tokens. Once the server has
+        issued them, tokens that cannot be kept are worse than none: a login
+        stays live on the server with nobody holding it, and a renewal has
+        already spent the refresh token the stored session holds.
+        """
+        hint = "Make it writable, or set DIFY_DATA_DIR to a folder that is."
+        # The folder is made on the first save; until then its nearest
+        # existing parent is where that would fail.
+        folder = self.directory
+        try:
+            while not folder.exists() and folder.parent != folder:
+                folder = folder.parent
+            is_folder = folder.is_dir()
+            writable = is_folder and os.access(folder, os.W_OK | os.X_OK)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise ConfigError(
+                f"Cannot save sessions in {self.directory}: {reason}.", hint=hint
+            ) from error
+        if not is_folder:
+            raise ConfigError(
+                f"Cannot save sessions in {self.directory}: {folder} is not a folder.",
+                hint="Move the file away, or set DIFY_DATA_DIR to another folder.",
+            )
+        if not writable:
+            raise ConfigError(
+                f"Cannot save sessions in {self.directory}: {folder} is not writable.",
+                hint=hint,
+            )
 
     def save(self, profile: str, session: Session) -> None:
         """Store ``session`` for ``profile``, replacing any earlier one."""

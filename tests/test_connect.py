@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import socket
 from typing import TYPE_CHECKING, Any
 
@@ -12,8 +14,10 @@ import pytest
 from dify_cli.client import ConsoleClient
 from dify_cli.sessions import SessionStore
 from tests.fake_dify import Fault
+from tests.test_profile_cli import _make_read_only
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from tests.conftest import DifyRunner, Result
@@ -632,8 +636,10 @@ def test_insecure_turns_verification_off_with_one_warning(
 @pytest.mark.parametrize(
     "case",
     [
-        (Fault.BAD_GATEWAY_HTML, 5, "does not look like a Dify API"),
+        (Fault.BAD_GATEWAY_HTML, 5, "is unavailable (502)"),
+        (Fault.WEB_PAGE, 5, "does not look like a Dify API"),
         (Fault.SERVER_ERROR, 1, "internal error (500)"),
+        (Fault.SERVER_ERROR_HTML, 1, "internal error (500)"),
         (Fault.TRUNCATED_JSON, 5, "incomplete or invalid JSON"),
         (Fault.RESET, 5, "closed the connection"),
     ],
@@ -860,3 +866,66 @@ def test_an_unusual_but_possible_email_is_sent_as_given(
     assert result.exit_code == 4, result.output
     assert "Wrong email or password" in result.stderr
     assert fake.count("POST", "login") == 1
+
+
+# -- a session that could not be kept is never asked for ---------------------
+
+
+@contextlib.contextmanager
+def unwritable_sessions(config_dir: Path, how: str) -> Iterator[Path]:
+    """The sessions folder made unusable; yields the folder the error names."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    folder = config_dir / "sessions"
+    if how == "file in its place":
+        # A file stops root too, where permission bits do not.
+        folder.write_text("not a folder\n")
+        yield folder
+        return
+    if os.name != "posix":
+        pytest.skip("read-only folders are set up with POSIX tools")
+    target = config_dir if how == "read-only config folder" else folder
+    target.mkdir(exist_ok=True)
+    for _ in _make_read_only(target):
+        yield target
+
+
+UNWRITABLE = [
+    "file in its place",
+    "read-only sessions folder",
+    "read-only config folder",
+]
+CONNECTS = {
+    "password": ("--email", EMAIL, "--password-stdin"),
+    "password, --no-save": ("--email", EMAIL, "--password-stdin", "--no-save"),
+    "code, --send-only": ("--method", "code", "--email", EMAIL, "--send-only"),
+    "token": ("--method", "token"),
+}
+
+
+@pytest.mark.parametrize("how", UNWRITABLE)
+@pytest.mark.parametrize("args", CONNECTS.values(), ids=CONNECTS)
+def test_unwritable_sessions_folder_stops_connect_before_any_request(
+    fake_dify: FakeDifyFactory,
+    dify: DifyRunner,
+    config_dir: Path,
+    how: str,
+    args: tuple[str, ...],
+) -> None:
+    fake = fake_dify("modern")
+    tokens = browser_tokens(fake)
+    fake.reset_counts()
+    with unwritable_sessions(config_dir, how) as folder:
+        result = dify(
+            "-p", "b", "connect", "--server", fake.url, *args,
+            input=PASSWORD + "\n", extra_env=tokens,
+        )  # fmt: skip
+        shown = "is not a folder" if how == "file in its place" else "is not writable"
+        assert_one_clear_line(
+            result,
+            3,
+            f"Error: Cannot save sessions in {config_dir / 'sessions'}: "
+            f"{folder} {shown}.",
+        )
+        assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert fake.counts == {}
+    assert not (config_dir / "profiles.toml").exists()
