@@ -123,6 +123,8 @@ class RootGroup(click.Group):
         except click.Abort:
             _fail("Interrupted.", 130)
         except OSError as error:
+            if not _writing_failed(error):
+                _unexpected(error)
             _output_failed(error)
         except Exception as error:
             _unexpected(error)
@@ -148,6 +150,19 @@ def _fail(text: str, code: int) -> NoReturn:
         click.echo(f"Error: {text}", err=True)
     finally:
         sys.exit(code)
+
+
+def _writing_failed(error: OSError) -> bool:
+    """Whether ``error`` is the output failing: a pipe closed, a disk full...
+
+    Writing to a stream fails with one of these errors and names no file;
+    opening or reading a file names it, and other failures are bugs.
+    """
+    import errno
+
+    writing = {errno.EPIPE, errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EBADF}
+    writing.add(getattr(errno, "EDQUOT", errno.ENOSPC))
+    return error.errno in writing and error.filename is None
 
 
 def _output_failed(error: OSError) -> NoReturn:
