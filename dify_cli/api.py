@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+import math
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from dify_cli.client import API_PREFIX, Reply
-from dify_cli.errors import ApiError, AuthError, DifyError, UsageError, dify_command
+from dify_cli.client import API_PREFIX, Reply, header_value_problem
+from dify_cli.errors import (
+    ApiError,
+    AuthError,
+    DifyError,
+    NetworkError,
+    UsageError,
+    dify_command,
+)
 from dify_cli.inputs import read_file, read_stdin
 
 if TYPE_CHECKING:
@@ -19,6 +28,9 @@ if TYPE_CHECKING:
 # First path segments of Dify's other APIs on the same host: the service API
 # (/v1), the web app API (/api), the newer /openapi, and the internal API.
 OTHER_APIS = {"v1", "api", "openapi", "inner", "console"}
+
+# Statuses a gateway answers when the server behind it is down or too slow.
+UNAVAILABLE = {502, 503, 504}
 
 # Methods whose fields travel in the query string rather than in a JSON body.
 QUERY_METHODS = {"GET", "HEAD"}
@@ -78,17 +90,40 @@ def console_path(path: str, server: str) -> str:
     return "/".join(written) + (f"?{parts.query}" if parts.query else "")
 
 
-def typed_value(text: str) -> Any:
-    """``true``, ``false``, ``null`` and numbers as JSON values; text as it is."""
+def typed_value(text: str, key: str = "") -> Any:
+    """``true``, ``false``, ``null`` and numbers as JSON values; text as it is.
+
+    A number JSON readers cannot take back (over Python's limit on digits, or
+    beyond the range of a float) is a UsageError.
+    """
     if text in ("true", "false"):
         return text == "true"
     if text == "null":
         return None
     if _INTEGER.match(text):
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:
+            raise _unsendable(key, f"it has more than {_max_digits()} digits") from None
     if _NUMBER.match(text):
-        return float(text)
+        number = float(text)
+        if not math.isfinite(number):
+            raise _unsendable(key, "it is beyond the range of a JSON number")
+        return number
     return text
+
+
+def _max_digits() -> int:
+    # The limit exists from Python 3.11 (and late 3.10 releases); 4300 by default.
+    limit: int = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
+    return limit
+
+
+def _unsendable(key: str, reason: str) -> UsageError:
+    return UsageError(
+        f"Field {key!r} cannot be sent as a number: {reason}.",
+        hint="Pass it with -f to send it as text.",
+    )
 
 
 def split_field(spec: str) -> tuple[str, str]:
@@ -155,7 +190,11 @@ def parse_header(spec: str) -> tuple[str, str]:
     name = name.strip()
     if not sep or not _HEADER_NAME.match(name):
         raise UsageError(f"Header {spec!r} is not 'Name: value'.")
-    return name, value.strip()
+    value = value.strip()
+    problem = header_value_problem(value)
+    if problem is not None:
+        raise UsageError(f"-H {name}: the value cannot be sent: {problem}.")
+    return name, value
 
 
 @dataclass
@@ -215,7 +254,7 @@ def build_request(
             data, label = reader.read(value[1:], f"the field {key}")
             fields.append((key, _text(data, label)))
         else:
-            fields.append((key, typed_value(value)))
+            fields.append((key, typed_value(value, key)))
     for key, _ in fields:
         key_path(key)
 
@@ -239,13 +278,20 @@ def build_request(
     elif verb in QUERY_METHODS:
         request.params = [(key, query_text(value)) for key, value in fields]
     elif fields:
-        request.body = json.dumps(build_body(fields)).encode("utf-8")
+        request.body = _dumps(build_body(fields))
 
     if request.body is not None and not any(
         name.lower() == "content-type" for name in request.headers
     ):
         request.headers["Content-Type"] = "application/json"
     return request
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    try:
+        return json.dumps(body, allow_nan=False).encode("utf-8")
+    except ValueError as error:
+        raise UsageError(f"The fields cannot be sent as JSON: {error}.") from None
 
 
 def _text(data: bytes, label: str) -> str:
@@ -258,14 +304,30 @@ def _text(data: bytes, label: str) -> str:
 def _json_body(data: bytes, label: str) -> bytes:
     if not data.strip():
         raise UsageError(f"{label} is empty; --input needs a JSON body.")
+    text = _text(data, label)
     try:
-        json.loads(_text(data, label))
-    except ValueError as error:
-        detail = str(error)
-        if isinstance(error, json.JSONDecodeError):
-            detail = f"{error.msg} (line {error.lineno}, column {error.colno})"
+        json.loads(text, parse_constant=_not_json)
+    except json.JSONDecodeError as error:
+        detail = f"{error.msg} (line {error.lineno}, column {error.colno})"
         raise UsageError(f"{label} is not valid JSON: {detail}.") from None
+    except _NotJson as error:
+        raise UsageError(f"{label} is not valid JSON: {error}.") from None
+    except ValueError:
+        # Python's reader stops at integers of too many digits.
+        raise UsageError(
+            f"{label} cannot be sent: a number in it has more than "
+            f"{_max_digits()} digits."
+        ) from None
     return data
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _not_json(constant: str) -> Any:
+    # Python reads NaN, Infinity and -Infinity, which JSON does not have.
+    raise _NotJson(f"{constant} is not a JSON value")
 
 
 def send(conn: Connection, request: ApiRequest) -> RawReply:
@@ -286,8 +348,21 @@ def status_block(reply: RawReply) -> str:
     return "\n".join(lines) + "\n\n"
 
 
+def is_error_page(reply: RawReply) -> bool:
+    """Whether the answer is a failure's HTML page, a proxy's say, not the API's."""
+    if reply.status < 500:
+        return False
+    content_type = (reply.header("Content-Type") or "").lower()
+    return "html" in content_type or reply.content.lstrip().startswith(b"<")
+
+
 def body_for_display(reply: RawReply, *, pretty: bool) -> bytes:
-    """The body as received, or re-indented JSON for a terminal."""
+    """The body as received, or re-indented JSON for a terminal.
+
+    An error page is left out: its error says what the status means.
+    """
+    if is_error_page(reply):
+        return b""
     if pretty and reply.content.strip():
         parsed = reply.json()
         if parsed is not None:
@@ -297,13 +372,20 @@ def body_for_display(reply: RawReply, *, pretty: bool) -> bytes:
 
 
 def answer_error(
-    reply: RawReply, request: ApiRequest, profile: str
+    reply: RawReply, request: ApiRequest, profile: str, server: str
 ) -> DifyError | None:
-    """The error a non-2xx answer stands for: exit 4 for 401 and 403, else 1."""
+    """The error a non-2xx answer stands for: exit 4 for 401 and 403, 5 when
+    the server is unavailable (502, 503, 504), else 1."""
     if 200 <= reply.status < 300:
         return None
     message = Reply(reply.status, reply.json(), {}, None).message
     where = f"{request.method} {API_PREFIX}/{request.path.split('?')[0]}"
+    if reply.status in UNAVAILABLE:
+        detail = f": {message}" if message else ""
+        return NetworkError(
+            f"{where}: {server} is unavailable ({reply.status}){detail}.",
+            hint="The server or a proxy in front of it is down; try again later.",
+        )
     text = f"{where}: HTTP {reply.status} {reply.reason}".rstrip()
     if message:
         text += f": {message}"

@@ -7,6 +7,9 @@ import binascii
 import json
 import logging
 import math
+import os
+import re
+import stat
 import sys
 import time
 from dataclasses import dataclass, field
@@ -43,6 +46,20 @@ EXPIRED = "Token has expired."
 CSRF_INVALID = "CSRF token is missing or invalid."
 
 _insecure_warned: set[str] = set()
+
+# Login settings every Dify release reports in system-features; an answer
+# without them comes from something else that happens to speak JSON.
+DIFY_FEATURES = ("sso_enforced_for_signin", "enable_email_password_login")
+
+# What requests reads for the CA bundle when none is given, first set one first.
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+# OpenSSL takes a certificate under any of these PEM labels.
+_PEM_CERTIFICATE = re.compile(rb"-----BEGIN (?:TRUSTED |X509 )?CERTIFICATE-----")
+
+# Line breaks and other control characters would end a header early, or let a
+# value smuggle in a header of its own; a tab is allowed inside a value.
+_NOT_IN_HEADER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 @dataclass
@@ -186,6 +203,60 @@ def jwt_expiry(token: str | None) -> float | None:
     return seconds if math.isfinite(seconds) else None
 
 
+def header_value_problem(value: str) -> str | None:
+    """Why ``value`` cannot be sent as an HTTP header value, or None if it can."""
+    if _NOT_IN_HEADER.search(value):
+        return "it contains a line break or another control character"
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return "it contains characters an HTTP header cannot carry"
+    return None
+
+
+def line_problem(value: str) -> str | None:
+    """Why ``value`` is not one line of text, or None if it is."""
+    if _NOT_IN_HEADER.search(value):
+        return "it contains a line break or another control character"
+    return None
+
+
+def checked_ca_bundle(path: Path, source: str | None = None) -> str:
+    """``path`` as requests takes it, if it can be a CA bundle; ConfigError if not.
+
+    A CA bundle is a file holding PEM certificates or a folder of hashed
+    certificates (as ``c_rehash`` makes them). Only the PEM label is looked
+    for: OpenSSL checks the certificates themselves when connecting.
+    ``source`` names where the path came from, such as an environment variable.
+    """
+    origin = f" (from {source})" if source else ""
+    hint = (
+        "Give a PEM file with your CA's certificate, or a folder of hashed "
+        "certificates."
+    )
+    try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            return str(path)
+        if not stat.S_ISREG(mode):
+            # Reading a FIFO would wait for a writer that never comes.
+            raise ConfigError(f"CA bundle {path}{origin} is not a file.", hint=hint)
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"CA bundle not found: {path}{origin}.", hint=hint) from None
+    except OSError as error:
+        raise ConfigError(
+            f"Cannot read the CA bundle {path}{origin}: {error.strerror or error}."
+        ) from None
+    if not _PEM_CERTIFICATE.search(data):
+        raise ConfigError(
+            f"CA bundle {path}{origin} holds no PEM certificate "
+            "(no -----BEGIN CERTIFICATE----- line).",
+            hint=hint,
+        )
+    return str(path)
+
+
 def encode_secret(value: str) -> str:
     """Base64 of the UTF-8 bytes, as servers from 1.11.2 want password and code."""
     encoded = base64.b64encode(value.encode("utf-8")).decode("ascii")
@@ -255,13 +326,13 @@ class ConsoleClient:
             self._warn_unverified()
             return False
         if ca_bundle:
-            path = Path(ca_bundle).expanduser()
-            if not path.is_file():
-                raise ConfigError(
-                    f"CA bundle not found: {path}",
-                    hint="Give the path of a PEM file with your CA's certificate.",
-                )
-            return str(path)
+            return checked_ca_bundle(Path(ca_bundle).expanduser())
+        if self.server.startswith("https://"):
+            # requests reads these for https when given no bundle; a broken one
+            # would fail only once the request is on its way.
+            name = next((n for n in CA_BUNDLE_VARIABLES if os.environ.get(n)), None)
+            if name is not None:
+                checked_ca_bundle(Path(os.environ[name]), name)
         return True
 
     def _warn_unverified(self) -> None:
@@ -350,6 +421,11 @@ class ConsoleClient:
         if auth:
             all_headers.update(self.auth_headers())
         all_headers.update(headers or {})
+        for name, value in all_headers.items():
+            problem = header_value_problem(value)
+            if problem is not None:
+                # The value may be a secret: name the header only.
+                raise UsageError(f"The {name} header cannot be sent: {problem}.")
         self.requests_sent += 1
         started = time.monotonic()
         try:
@@ -366,6 +442,10 @@ class ConsoleClient:
         except requests.exceptions.RequestException as error:
             log.debug(logs.redact(f"{method} {url} failed: {error!r}"))
             raise self._transport_error(error) from None
+        except OSError as error:
+            # requests raises plain OSError for TLS files it cannot find.
+            log.debug(logs.redact(f"{method} {url} failed: {error!r}"))
+            raise self._local_error(error) from None
         log.debug(
             logs.redact(
                 f"{method} {url} -> {response.status_code} "
@@ -384,6 +464,15 @@ class ConsoleClient:
             return None
         error = self._rejected(reply)
         return error if isinstance(error, SessionRejected) else None
+
+    def _local_error(self, error: OSError) -> DifyError:
+        text = error.strerror or str(error)
+        if "TLS" in text or "certificate" in text.lower():
+            return ConfigError(
+                f"Cannot use the TLS settings for {self.server}: {text}.",
+                hint="Check the CA bundle and certificate paths.",
+            )
+        return NetworkError(f"Cannot reach {self.server}: {text}.")
 
     def _transport_error(
         self, error: requests.exceptions.RequestException
@@ -464,6 +553,9 @@ class ConsoleClient:
         text = raw_body.decode("utf-8", errors="replace")
         stripped = text.lstrip()
         if "html" in content_type or stripped.startswith("<"):
+            if status >= 500:
+                # A proxy's error page, or a crash page: the status says it all.
+                raise _server_error(self.server, status, None)
             raise NetworkError(
                 f"{self.server} answered {method} {API_PREFIX}/... with an HTML page "
                 f"(status {status}): the server URL does not look like a Dify API.",
@@ -633,9 +725,12 @@ class ConsoleClient:
                     hint="Check the server URL.",
                 )
             raise self.error_for(reply)
-        if not isinstance(reply.body, dict):
+        if not isinstance(reply.body, dict) or not any(
+            key in reply.body for key in DIFY_FEATURES
+        ):
             raise NetworkError(
-                f"{self.server} does not answer like a Dify API.",
+                f"{self.server} does not answer like a Dify console API "
+                f"({API_PREFIX}/system-features has none of its login settings).",
                 hint="Check the server URL.",
             )
         self.version = reply.version

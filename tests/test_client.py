@@ -277,8 +277,10 @@ def test_email_code_errors(fake_dify: FakeDifyFactory) -> None:
 @pytest.mark.parametrize(
     ("fault", "error", "text"),
     [
-        (Fault.BAD_GATEWAY_HTML, NetworkError, "does not look like a Dify API"),
+        (Fault.BAD_GATEWAY_HTML, NetworkError, r"is unavailable \(502\)"),
+        (Fault.WEB_PAGE, NetworkError, "does not look like a Dify API"),
         (Fault.SERVER_ERROR, ApiError, "internal error"),
+        (Fault.SERVER_ERROR_HTML, ApiError, r"internal error \(500\)"),
         (Fault.TRUNCATED_JSON, NetworkError, "incomplete or invalid JSON"),
         (Fault.RESET, NetworkError, "closed the connection"),
     ],
@@ -346,7 +348,7 @@ def test_missing_ca_bundle_is_a_config_error(tmp_path: object) -> None:
 
 def test_web_console_page_is_not_an_api(fake_dify: FakeDifyFactory) -> None:
     fake = fake_dify("modern")
-    fake.fail_next(1, Fault.BAD_GATEWAY_HTML, path="system-features")
+    fake.fail_next(1, Fault.WEB_PAGE, path="system-features")
     client = client_for(fake)
     with pytest.raises(NetworkError) as caught:
         client.probe()

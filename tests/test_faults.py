@@ -20,10 +20,13 @@ EMAIL = "admin@example.com"
 PASSWORD = "Passw0rd!Example"
 
 # What each fault says, and its exit code: an error Dify reports itself is the
-# server refusing (1); no answer, a cut-off one or a proxy's page is 5.
+# server refusing (1), and so is a crash page; no answer, a cut-off one, a
+# proxy's 502 or a page that is not the API is 5.
 FAULTS = {
     Fault.SERVER_ERROR: (1, "internal error (500)"),
-    Fault.BAD_GATEWAY_HTML: (5, "HTML page (status 502)"),
+    Fault.SERVER_ERROR_HTML: (1, "internal error (500)"),
+    Fault.BAD_GATEWAY_HTML: (5, "is unavailable (502)"),
+    Fault.WEB_PAGE: (5, "does not look like a Dify API"),
     Fault.RESET: (5, "closed the connection without answering"),
     Fault.TIMEOUT: (5, "did not answer within 1 s"),
     Fault.TRUNCATED_JSON: (5, "incomplete or invalid JSON"),

@@ -76,8 +76,9 @@ def command(
     body comes from a file and fields go into the query string.
 
     The JSON answer is indented at a terminal and printed as received
-    otherwise. An answer other than 2xx is printed too, and its error goes to
-    stderr: exit 4 for 401 and 403, 1 for the rest.
+    otherwise. An answer other than 2xx is printed too (but not a server
+    error's HTML page), and its error goes to stderr: exit 4 for 401 and 403,
+    5 for 502, 503 and 504 (the server is unavailable), 1 for the rest.
 
     \b
     Examples:
@@ -118,6 +119,6 @@ def command(
     if request.method != "HEAD":
         body = body_for_display(reply, pretty=sys.stdout.isatty())
         click.echo(body, nl=False)
-    error = answer_error(reply, request, settings.profile)
+    error = answer_error(reply, request, settings.profile, settings.server)
     if error is not None:
         raise error

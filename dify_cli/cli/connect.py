@@ -101,10 +101,12 @@ def _method_values(
     values: dict[str, Any] = {}
     for option in method.options:
         value = given.get(option.name)
+        source = option.flag
         if value in (None, False):
-            value = _from_env(option)
+            value, source = _from_env(option)
         if value in (None, False) and option.profile_key:
-            value = settings.get(option.name)
+            value, source = settings.get(option.name), f"profile key {option.name}"
+        _check_line(value, source)
         value = _typed(option, value)
         if option.secret and isinstance(value, str):
             logs.add_secret(value)
@@ -130,12 +132,23 @@ def _typed(option: AuthOption, value: Any) -> Any:
     return str(value) if isinstance(value, Path) else value
 
 
-def _from_env(option: AuthOption) -> Any:
+def _from_env(option: AuthOption) -> tuple[Any, str]:
+    """The option's value from its environment variables, and the one it came from."""
     for name in option.env:
         value = os.environ.get(name)
         if value:
-            return value
-    return None
+            return value, name
+    return None, option.flag
+
+
+def _check_line(value: Any, source: str) -> None:
+    # Every option value is one line; most end up in an HTTP header, where a
+    # line break would end the header early or add one of its own.
+    from dify_cli.client import line_problem
+
+    problem = line_problem(value) if isinstance(value, str) else None
+    if problem is not None:
+        raise UsageError(f"{source} cannot be used: {problem}.")
 
 
 def _render(data: dict[str, Any]) -> str:
@@ -292,8 +305,9 @@ def _build() -> click.Command:
         ),
         click.option(
             "--ca-bundle",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Trust the CA certificates in this PEM file.",
+            type=click.Path(path_type=Path),
+            help="Trust the CA certificates in this PEM file "
+            "(or folder of hashed certificates).",
         ),
         click.option(
             "--no-save",

@@ -103,7 +103,7 @@ def _nothing(_: Any) -> str:
 
 def _warn_missing_ca_bundle(values: Mapping[str, Any]) -> None:
     ca_bundle = values.get("ca_bundle")
-    if ca_bundle and not Path(ca_bundle).is_file():
+    if ca_bundle and not Path(ca_bundle).exists():
         warn(f"{ca_bundle} does not exist yet; connecting will fail until it does.")
 
 

@@ -49,6 +49,17 @@ BAD_GATEWAY_PAGE = b"""<html>
 </html>
 """
 
+SERVER_ERROR_PAGE = b"""<!doctype html>
+<html lang=en>
+<title>500 Internal Server Error</title>
+<h1>Internal Server Error</h1>
+<p>The server encountered an internal error and was unable to complete your request.</p>
+"""
+
+WEB_CONSOLE_PAGE = b"""<!DOCTYPE html><html lang="en-US"><head><meta charSet="utf-8"/>
+<title>Dify</title></head><body><div id="__next"></div></body></html>
+"""
+
 
 class Fault(enum.Enum):
     """Ways the next requests can fail, for `FakeDify.fail_next`."""
@@ -57,6 +68,12 @@ class Fault(enum.Enum):
     """500 with Dify's JSON error body."""
     BAD_GATEWAY_HTML = "bad_gateway_html"
     """502 HTML page from a reverse proxy; no X-Version, as Dify never saw it."""
+    SERVER_ERROR_HTML = "server_error_html"
+    """500 with an HTML page instead of Dify's JSON, as a crash before the
+    console API's error handling answers."""
+    WEB_PAGE = "web_page"
+    """200 with the web console's HTML page, as when a proxy sends the API's
+    path to the web front end; no X-Version."""
     TIMEOUT = "timeout"
     """No answer until the client gives up (held at most `timeout_hold` s)."""
     RESET = "reset"
@@ -486,6 +503,12 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault is Fault.BAD_GATEWAY_HTML:
             page = Response(502, raw=BAD_GATEWAY_PAGE, content_type="text/html")
             self.close_connection = True
+            self._send(page, fake, dify=False)
+        elif fault is Fault.SERVER_ERROR_HTML:
+            page = Response(500, raw=SERVER_ERROR_PAGE, content_type="text/html")
+            self._send(page, fake)
+        elif fault is Fault.WEB_PAGE:
+            page = Response(200, raw=WEB_CONSOLE_PAGE, content_type="text/html")
             self._send(page, fake, dify=False)
         elif fault is Fault.TRUNCATED_JSON:
             self._send(Response(200, raw=b'{"result":"success","da'), fake)
