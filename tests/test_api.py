@@ -253,6 +253,10 @@ def test_uses_the_profile_tls_settings(
         (["apps", "-F", "a=@/no/such/file"], "Cannot read /no/such/file"),
         (["apps", "-F", "a=@-", "--input", "-"], "Standard input can feed only one"),
         (["apps", "--input", "-"], "standard input is empty"),
+        (["apps", "-H", "X-Note: a\nX-Injected: 1"], "-H X-Note: the value cannot"),
+        (["apps", "-H", "X-Note: \u2603"], "characters an HTTP header cannot carry"),
+        (["apps", "-F", "n=1e999"], "beyond the range of a JSON number"),
+        (["apps", "-F", "n=" + "9" * 5000], "more than 4300 digits"),
     ],
 )
 def test_bad_input_sends_nothing(
@@ -261,6 +265,24 @@ def test_bad_input_sends_nothing(
     fake = fake_dify("modern")
     connect(dify, fake)
     result = dify("api", *args, input="")
+    one_error(result, 2, text)
+    assert fake.counts == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [
+        ('{"a": NaN}', "NaN is not a JSON value"),
+        ('{"a": -Infinity}', "-Infinity is not a JSON value"),
+        ('{"a": ' + "1" * 5000 + "}", "more than 4300 digits"),
+    ],
+)
+def test_a_body_python_reads_but_json_does_not_have(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, body: str, text: str
+) -> None:
+    fake = fake_dify("modern")
+    connect(dify, fake)
+    result = dify("api", "workspaces/switch", "--input", "-", input=body)
     one_error(result, 2, text)
     assert fake.counts == {}
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
+import subprocess
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -929,3 +931,83 @@ def test_unwritable_sessions_folder_stops_connect_before_any_request(
         assert len(result.stderr.splitlines()) == 1, result.stderr
     assert fake.counts == {}
     assert not (config_dir / "profiles.toml").exists()
+
+
+# -- CA bundles and option values are checked before anything is sent ---------
+
+
+def test_a_ca_bundle_without_certificates_is_refused(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, tmp_path: Path
+) -> None:
+    fake = fake_dify("modern", https=True)
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("not a certificate\n")
+    result = dify(
+        "connect", "--server", fake.url, "--email", EMAIL, "--password-stdin",
+        "--ca-bundle", str(bundle), input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert_one_clear_line(result, 3, f"CA bundle {bundle} holds no PEM certificate")
+    assert fake.counts == {}
+
+
+def test_a_folder_of_hashed_certificates_is_a_ca_bundle(
+    fake_dify: FakeDifyFactory, dify_proc: DifyRunner, tmp_path: Path
+) -> None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl makes the certificate hash")
+    fake = fake_dify("modern", https=True)
+    assert fake.ca_bundle is not None
+    subject_hash = subprocess.run(
+        [openssl, "x509", "-hash", "-noout", "-in", str(fake.ca_bundle)],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    folder = tmp_path / "certs"
+    folder.mkdir()
+    shutil.copy(fake.ca_bundle, folder / f"{subject_hash}.0")
+    result = dify_proc(
+        "connect", "--server", fake.url, "--email", EMAIL, "--password-stdin",
+        "--ca-bundle", str(folder), input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_a_missing_ca_bundle_from_requests_variables_is_named(
+    fake_dify: FakeDifyFactory,
+    dify: DifyRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+) -> None:
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    fake = fake_dify("modern", https=True)
+    missing = tmp_path / "gone.pem"
+    result = dify(
+        "connect", "--server", fake.url, "--email", EMAIL, "--password-stdin",
+        input=PASSWORD + "\n", extra_env={variable: str(missing)},
+    )  # fmt: skip
+    assert_one_clear_line(
+        result, 3, f"CA bundle not found: {missing} (from {variable})."
+    )
+    assert fake.counts == {}
+
+
+@pytest.mark.parametrize("value", ["abc\ndef", "abc\rX-Injected: 1", "abc\x1b[2J"])
+def test_a_token_that_is_not_one_line_is_refused(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, value: str
+) -> None:
+    fake = fake_dify("modern")
+    result = dify(
+        "connect", "--server", fake.url, "--method", "token",
+        extra_env={"DIFY_ACCESS_TOKEN": value, "DIFY_CSRF_TOKEN": "csrf"},
+    )  # fmt: skip
+    assert_one_clear_line(
+        result,
+        2,
+        "DIFY_ACCESS_TOKEN cannot be used: it contains a line break or another "
+        "control character.",
+    )
+    assert value not in result.output
+    assert fake.counts == {}
