@@ -29,7 +29,14 @@ def register_commands(cli):
     def crash():
         \"\"\"Fail the way a bug would.\"\"\"
         raise ZeroDivisionError("division by zero")
+
+    @cli.command("leak")
+    def leak():
+        \"\"\"Fail the way a bug holding a token would.\"\"\"
+        raise ValueError("refused eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl")
 """
+
+LEAKED_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
 
 
 def one_line(text: str) -> str:
@@ -138,3 +145,19 @@ def test_an_unexpected_exception_is_one_line_and_a_traceback_only_with_debug(
     assert debug.exit_code == 1
     assert "Traceback" in debug.stderr
     assert "ZeroDivisionError" in debug.stderr
+
+
+def test_an_unexpected_exception_never_shows_a_token(
+    dify_proc: DifyRunner, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "crasher.py").write_text(textwrap.dedent(CRASHER), encoding="utf-8")
+    write_dist_info(site, "dify-crasher", "1.0", {"crasher": "crasher"})
+    extra = pythonpath(site)
+
+    for args in (["leak"], ["--debug", "leak"]):
+        result = dify_proc(*args, extra_env=extra)
+        assert result.exit_code == 1
+        assert "unexpected ValueError: refused ***" in result.stderr
+        assert LEAKED_TOKEN not in result.output

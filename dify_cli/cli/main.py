@@ -178,14 +178,20 @@ def _output_failed(error: OSError) -> NoReturn:
 def _unexpected(error: Exception) -> NoReturn:
     import logging
 
+    from dify_cli.logs import redact
+
+    # A bug's message or traceback may hold any value it was handling, a
+    # token included: both pass through the same redaction as the logs.
     if logging.getLogger("dify_cli").isEnabledFor(logging.DEBUG):
         import traceback
 
-        traceback.print_exception(error)
+        sys.stderr.write(redact("".join(traceback.format_exception(error))))
     name = type(error).__name__
     _fail(
-        f"unexpected {name}: {error}. This is a bug in dify; "
-        "run again with --debug to see where it happened.",
+        redact(
+            f"unexpected {name}: {error}. This is a bug in dify; "
+            "run again with --debug to see where it happened."
+        ),
         1,
     )
 
