@@ -197,13 +197,10 @@ def _renewed_since(started: Session, current: Session) -> bool:
     return changed and (expires_at is None or expires_at > time.time())
 
 
-def make_client(
-    settings: Settings, session: Session | None = None, *, server: str | None = None
-) -> ConsoleClient:
-    """A client for the settings' server (or ``server``), holding the session's
-    tokens if given."""
+def make_client(settings: Settings, session: Session | None = None) -> ConsoleClient:
+    """A client for the settings' server, holding the session's tokens if given."""
     client = ConsoleClient(
-        server or settings.server,
+        settings.server,
         verify_tls=bool(settings.verify_tls),
         ca_bundle=settings.ca_bundle,
         timeout=settings.timeout,

@@ -152,3 +152,21 @@ def test_all_covers_sessions_without_a_profile(
     assert "Disconnected profile Scratch" in result.stdout
     assert not store(config_dir).path_for("Scratch").exists()
     assert not store(config_dir).path_for("saved").exists()
+
+
+def test_a_session_for_another_server_is_deleted_without_being_sent(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    old = fake_dify("modern")
+    new = fake_dify("modern")
+    connect(dify, old)
+    assert dify("profile", "set", "default", "server", new.url).exit_code == 0
+    result = dify("disconnect")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        f"warning: the session is for {old.url}, which the profile no longer "
+        "names; it is deleted here without logging out there.\n"
+    )
+    assert old.counts == {}
+    assert new.counts == {}
+    assert store(config_dir).load("default") is None

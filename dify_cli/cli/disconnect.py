@@ -16,15 +16,13 @@ if TYPE_CHECKING:
 
 
 def _server_logout(settings: Settings, store: SessionStore) -> str | None:
-    """Log out on the session's server; the reason it failed, or None."""
+    """Log out on the profile's server; the reason it failed, or None."""
     from dify_cli.connection import Connection, make_client
 
     session = store.load(settings.profile)
     if session is None or not session.access_token:
         return None
-    # The session may be for a server the profile no longer names; log out
-    # there, with the profile's TLS settings.
-    client = make_client(settings, session, server=session.server)
+    client = make_client(settings, session)
     conn = Connection(settings.profile, settings, store, session, client)
     try:
         conn.ensure_fresh()
@@ -48,14 +46,21 @@ def disconnect_profile(settings: Settings, store: SessionStore) -> dict[str, Any
     }
     if session is None:
         return data
-    problem = _server_logout(settings, store) if session.access_token else None
-    if session.access_token:
-        data["server_logout"] = problem is None
-    if problem:
+    if session.server != settings.server:
+        # The profile's TLS settings are for its own server: the session's
+        # tokens are not sent anywhere with them.
         data["warning"] = (
-            f"could not log out on {session.server} ({problem}); "
-            "the local session is deleted anyway."
+            f"the session is for {session.server}, which the profile no longer "
+            "names; it is deleted here without logging out there."
         )
+    elif session.access_token:
+        problem = _server_logout(settings, store)
+        data["server_logout"] = problem is None
+        if problem:
+            data["warning"] = (
+                f"could not log out on {session.server} ({problem}); "
+                "the local session is deleted anyway."
+            )
     with store.lock(settings.profile):
         store.delete(settings.profile)
     return data
