@@ -87,7 +87,9 @@ def list_apps(
 
     ``mode`` keeps apps of exactly that mode and ``name`` those whose name
     contains it (ignoring case). The server filters first; the result is
-    filtered again here because older servers' filters are broader.
+    filtered again here because older servers' filters are broader. Each app
+    keeps a fixed set of fields (those of ``_summary``); ``dify api apps``
+    gives all the server returns.
     """
     params: dict[str, Any] = {"limit": PAGE_SIZE}
     if mode and mode != "all":
@@ -470,7 +472,11 @@ def _release(version: str | None) -> tuple[int, ...]:
 
 
 def version_warning(current: str | None, imported: str | None, *, pending: bool) -> str:
-    """What a DSL version differing from the server's means for the user."""
+    """What a DSL version differing from the server's means for the user.
+
+    Dify's confirmation answer carries no text of its own, so the warning is
+    built from the two versions it reports.
+    """
     theirs = imported or "unknown"
     ours = current or "unknown"
     if _release(imported) > _release(current):

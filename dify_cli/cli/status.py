@@ -1,5 +1,9 @@
-"""``dify status``: who you are connected as, where each setting came from, and
-whether the session works."""
+"""``dify status``: the account, the settings' sources, and whether the session works.
+
+Without ``--offline`` the session is checked with one request; the workspace
+shown is the profile's setting, since asking the server for its current one
+would cost a second request.
+"""
 
 from __future__ import annotations
 

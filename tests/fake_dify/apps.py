@@ -1,5 +1,7 @@
-"""Apps in the fake: a store per server and the app list, detail, export and
-import endpoints, shaped as each Dify release range defines them."""
+"""Apps in the fake: their store, and the list, export and import endpoints.
+
+The endpoints are shaped as each Dify release range defines them.
+"""
 
 from __future__ import annotations
 
