@@ -49,7 +49,9 @@ def register_auth_methods(register):
             login=login,
             options=(
                 AuthOption("gateway_key", "The gateway key.", secret=True,
-                           env=("DEMO_GATEWAY_KEY",)),
+                           env=("DEMO_GATEWAY_KEY",), warn_on_command_line=True),
+                AuthOption("gateway_pin", "The gateway pin.", secret=True,
+                           warn_on_command_line=True),
                 AuthOption("tenant", "The gateway tenant.", profile_key=True,
                            env=("DEMO_TENANT",)),
             ),
@@ -148,6 +150,7 @@ def test_plugin_method_gets_options_help_and_logs_in(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "tenant acme" in result.stderr
+    assert "visible to other local users" not in result.stderr
     session = SessionStore(config_dir / "sessions").load("default")
     assert session is not None
     assert session.auth_method == "demo"
@@ -167,6 +170,59 @@ def test_plugin_method_gets_options_help_and_logs_in(
     hello = dify_proc("demo-hello", extra_env=env)
     assert hello.exit_code == 0, hello.output
     assert hello.stdout == "hello from demo\n"
+
+
+def test_a_plugin_secret_given_as_a_flag_warns(
+    fake_dify: FakeDifyFactory, dify_proc: DifyRunner, site: Path
+) -> None:
+    install(site, "demo_gateway", DEMO)
+    fake = fake_dify("modern")
+
+    result = dify_proc(
+        "connect", "--server", fake.url, "--method", "demo", "--email", EMAIL,
+        "--gateway-key", PASSWORD, "--gateway-pin", "4711", "--tenant", "acme",
+        extra_env=proc_env(site),
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "visible" in line]
+    assert warnings == [
+        "warning: --gateway-key is visible to other local users; "
+        "prefer DEMO_GATEWAY_KEY.",
+        "warning: --gateway-pin is visible to other local users.",
+    ]
+    assert PASSWORD not in result.output
+
+
+def test_secrets_from_elsewhere_do_not_warn(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("modern")
+    args = ("connect", "--server", fake.url, "--email", EMAIL, "--force")
+
+    from_env = dify(*args, extra_env={"DIFY_PASSWORD": PASSWORD})
+    from_stdin = dify(*args, "--password-stdin", input=PASSWORD + "\n")
+
+    for result in (from_env, from_stdin):
+        assert result.exit_code == 0, result.output
+        assert "visible to other local users" not in result.stderr
+
+
+def test_the_password_flag_suggests_standard_input(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("legacy")
+
+    result = dify(
+        "connect", "--server", fake.url, "--email", EMAIL, "--password", PASSWORD
+    )
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "--password is visible to other local users; prefer --password-stdin."
+        in result.stderr
+    )
+    assert result.stderr.count("visible to other local users") == 1
 
 
 def test_broken_plugins_are_reported_once_and_skipped(
@@ -277,3 +333,9 @@ def test_declarations_are_checked() -> None:
     assert AuthMethod(
         "dup", "x", login=print, options=(AuthOption("a", "x"), AuthOption("a", "y"))
     ).problems()
+    assert AuthOption("zone", "x", warn_on_command_line=True).problems()
+    assert AuthOption("key", "x", secret=True, prefer="KEY").problems()
+    warned = AuthOption(
+        "key", "x", secret=True, warn_on_command_line=True, prefer="--key-stdin"
+    )
+    assert warned.problems() == []

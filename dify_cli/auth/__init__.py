@@ -26,7 +26,8 @@ A minimal plugin::
                 login=login,
                 options=(
                     AuthOption("api_key", "The gateway key.", secret=True,
-                               env=("MY_GATEWAY_KEY",)),
+                               env=("MY_GATEWAY_KEY",),
+                               warn_on_command_line=True),
                 ),
             )
         )
@@ -102,6 +103,12 @@ class AuthOption:
     :param kind: ``str`` (text), ``flag`` (on/off, no value), ``path``,
         ``url`` or ``float``.
     :param metavar: the placeholder shown in help, e.g. ``TOKEN``.
+    :param warn_on_command_line: for a secret option: when it is given as a
+        flag, ``connect`` warns that other local users can read it (command
+        lines are public, in ``ps`` for one) and suggests ``prefer``. Leave it
+        off for a value that lapses within minutes, such as a one-time code.
+    :param prefer: the safer way to give the value that the warning suggests,
+        such as ``--password-stdin``; by default the first of ``env``.
     """
 
     name: str
@@ -111,6 +118,8 @@ class AuthOption:
     profile_key: bool = False
     kind: OptionKind = "str"
     metavar: str | None = None
+    warn_on_command_line: bool = False
+    prefer: str | None = None
 
     @property
     def flag(self) -> str:
@@ -128,6 +137,10 @@ class AuthOption:
             found.append(f"secret option {self.name!r} cannot be a profile key")
         if self.kind == "flag" and self.profile_key:
             found.append(f"flag option {self.name!r} cannot be a profile key")
+        if self.warn_on_command_line and not self.secret:
+            found.append(f"option {self.name!r} is not secret, so it cannot warn")
+        if self.prefer is not None and not self.warn_on_command_line:
+            found.append(f"option {self.name!r} sets prefer without warning")
         return found
 
 

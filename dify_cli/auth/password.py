@@ -58,6 +58,8 @@ METHOD = AuthMethod(
             secret=True,
             env=PASSWORD_ENV,
             metavar="PASSWORD",
+            warn_on_command_line=True,
+            prefer="--password-stdin",
         ),
     ),
 )

@@ -141,6 +141,19 @@ def _from_env(option: AuthOption) -> tuple[Any, str]:
     return None, option.flag
 
 
+def _warn_about_visible_secrets(method: AuthMethod, given: Mapping[str, Any]) -> None:
+    """Warn about secrets given as flags: every local user can read a command line.
+
+    Only options that ask for it warn; a one-time code is not worth the noise.
+    """
+    for option in method.options:
+        if not option.warn_on_command_line or not given.get(option.name):
+            continue
+        text = f"{option.flag} is visible to other local users"
+        prefer = option.prefer or next(iter(option.env), None)
+        warn(f"{text}; prefer {prefer}." if prefer else f"{text}.")
+
+
 def _check_line(value: Any, source: str) -> None:
     # Every option value is one line; most end up in an HTTP header, where a
     # line break would end the header early or add one of its own.
@@ -225,8 +238,7 @@ def _run(
     )
     method = auth_method(str(settings.auth_method))
     options = _method_values(method, given, settings)
-    if given.get("password"):
-        warn("--password is visible to other local users; prefer --password-stdin.")
+    _warn_about_visible_secrets(method, given)
 
     result = connect(
         settings,
