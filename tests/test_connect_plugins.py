@@ -11,6 +11,7 @@ import pytest
 
 from dify_cli import plugin_manager
 from dify_cli.auth import AuthMethod, AuthOption
+from dify_cli.client import ConsoleClient
 from dify_cli.sessions import SessionStore
 
 if TYPE_CHECKING:
@@ -225,6 +226,34 @@ def test_the_password_flag_suggests_standard_input(
     assert result.stderr.count("visible to other local users") == 1
 
 
+def test_console_tokens_given_as_flags_warn(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("modern")
+    client = ConsoleClient(fake.url)
+    client.probe()
+    tokens = client.login_password(EMAIL, PASSWORD)
+    assert tokens.csrf_token and tokens.refresh_token
+
+    result = dify(
+        "connect", "--server", fake.url, "--method", "token",
+        "--access-token", str(tokens.access_token),
+        "--csrf-token", tokens.csrf_token,
+        "--refresh-token", tokens.refresh_token,
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    for flag, env in (
+        ("--access-token", "DIFY_ACCESS_TOKEN"),
+        ("--csrf-token", "DIFY_CSRF_TOKEN"),
+        ("--refresh-token", "DIFY_REFRESH_TOKEN"),
+    ):
+        assert f"{flag} is visible to other local users; prefer {env}." in (
+            result.stderr
+        )
+    assert str(tokens.access_token) not in result.output
+
+
 def test_broken_plugins_are_reported_once_and_skipped(
     fake_dify: FakeDifyFactory, dify_proc: DifyRunner, site: Path
 ) -> None:
@@ -322,6 +351,11 @@ def test_built_in_methods_are_plain_plugins() -> None:
     assert not methods["token"].needs_email
     secret = [o.name for m in methods.values() for o in m.options if o.secret]
     assert secret == ["password", "code", "access_token", "csrf_token", "refresh_token"]
+    # A one-time code lapses too soon to be worth a warning.
+    warned = [
+        o.name for m in methods.values() for o in m.options if o.warn_on_command_line
+    ]
+    assert warned == ["password", "access_token", "csrf_token", "refresh_token"]
     assert plugin_manager.auth_option_keys() == {}
 
 

@@ -103,6 +103,8 @@ METHOD = AuthMethod(
     description="A 6-digit code sent to the account's email.",
     login=login,
     options=(
+        # No warning on the command line: the code lapses within minutes, and
+        # the hint after sending it tells the user to pass --code.
         AuthOption(
             "code",
             "The 6-digit code from the email (else asked for).",

@@ -86,6 +86,7 @@ METHOD = AuthMethod(
             secret=True,
             env=("DIFY_ACCESS_TOKEN",),
             metavar="TOKEN",
+            warn_on_command_line=True,
         ),
         AuthOption(
             "csrf_token",
@@ -93,6 +94,7 @@ METHOD = AuthMethod(
             secret=True,
             env=("DIFY_CSRF_TOKEN",),
             metavar="TOKEN",
+            warn_on_command_line=True,
         ),
         AuthOption(
             "refresh_token",
@@ -100,6 +102,7 @@ METHOD = AuthMethod(
             secret=True,
             env=("DIFY_REFRESH_TOKEN",),
             metavar="TOKEN",
+            warn_on_command_line=True,
         ),
     ),
 )
