@@ -208,6 +208,7 @@ def test_installed_it_adds_options_and_logs_in_from_flags(
         extra_env={**installed, "DIFY_ADMIN_API_KEY": KEY},
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert "visible to other local users" not in result.stderr
     profiles = (config_dir / "profiles.toml").read_text()
     assert f'workspace_id = "{workspace}"' in profiles
     assert KEY not in profiles
@@ -220,3 +221,29 @@ def test_installed_it_adds_options_and_logs_in_from_flags(
     assert without.exit_code == 3
     assert "auth method 'admin-key', which is not installed" in without.stdout
     assert "dify plugins" in without.stdout
+
+
+def test_installed_the_key_as_a_flag_works_with_a_warning(
+    fake_dify: FakeDifyFactory,
+    dify_proc: DifyRunner,
+    installed: dict[str, str],
+    config_dir: Path,
+) -> None:
+    fake = fake_dify("modern", admin_api_key=KEY)
+    workspace = fake.account.workspaces[0]["id"]
+
+    result = dify_proc(
+        "connect", "--server", fake.url, "--method", "admin-key",
+        "--workspace-id", workspace, "--admin-api-key", KEY,
+        extra_env=installed,
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: --admin-api-key is visible to other local users; "
+        "prefer DIFY_ADMIN_API_KEY." in result.stderr
+    )
+    assert KEY not in result.output
+    session = SessionStore(config_dir / "sessions").load("default")
+    assert session is not None
+    assert session.extra == {"admin_api_key": KEY}

@@ -5,8 +5,9 @@ A self-hosted Dify server started with ``ADMIN_API_KEY_ENABLE=true`` and an
 ``X-WORKSPACE-ID`` and serves the request as the owner of that workspace.
 There is no login call, no refresh token and, from Dify 1.11, no CSRF check.
 
-The key is a secret: it comes from ``DIFY_ADMIN_API_KEY`` (or a hidden prompt)
-and is kept in the profile's session file, never in ``profiles.toml``. The
+The key is a secret: it comes from ``DIFY_ADMIN_API_KEY`` (or a hidden prompt;
+``--admin-api-key`` works too, with a warning that other local users can read
+it) and is kept in the profile's session file, never in ``profiles.toml``. The
 workspace id is an ordinary profile key, ``workspace_id``.
 """
 
@@ -113,6 +114,7 @@ METHOD = AuthMethod(
             secret=True,
             env=(KEY_ENV,),
             metavar="KEY",
+            warn_on_command_line=True,
         ),
         AuthOption(
             "workspace_id",
