@@ -289,6 +289,8 @@ def _methods_epilog() -> str:
 
 
 def _build() -> click.Command:
+    from dify_cli.settings import DEFAULTS
+
     def callback(**kwargs: Any) -> None:
         core = {key: kwargs.pop(key) for key in _CORE_OPTIONS}
         _run(given=kwargs, **core)
@@ -299,7 +301,8 @@ def _build() -> click.Command:
             "--method",
             "method_name",
             metavar="NAME",
-            help="Auth method: " + ", ".join(auth_methods()) + " (default password).",
+            help=f"Auth method: {', '.join(auth_methods())} "
+            f"(default {DEFAULTS['auth_method']}).",
         ),
         click.option(
             "--email",
