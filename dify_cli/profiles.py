@@ -624,36 +624,60 @@ class ProfileStore:
             remove_stale_temp_files(self.path)
             atomic_write_text(self.path, text)
 
-    def add(self, name: str, values: Mapping[str, Any]) -> None:
-        """Create a profile; ConfigError if one of that name exists already."""
+    def add(self, name: str, values: Mapping[str, Any]) -> bool:
+        """Create a profile; ConfigError if one of that name exists already.
+
+        The first profile of a file without ``default_profile`` becomes the
+        default; the answer says whether it did.
+        """
         check_name(name)
+        made_default = False
 
         def change(doc: TOMLDocument, data: dict[str, Any]) -> None:
+            nonlocal made_default
             if name in data.get("profiles", {}):
                 raise ConfigError(
                     f"Profile {name!r} already exists.",
                     hint=f"Change it with `dify profile set {name} KEY VALUE`.",
                 )
+            made_default = self._default_if_first(doc, data, name)
             self._set_values(doc, data, name, values)
 
         self._edit(change)
+        return made_default
 
-    def update(self, name: str, values: Mapping[str, Any], create: bool = True) -> None:
+    def update(self, name: str, values: Mapping[str, Any], create: bool = True) -> bool:
         """Set keys of a profile (a None value removes the key).
 
         The file is re-read under the lock, so concurrent edits of other keys are
-        kept. Without ``create``, a missing profile raises ConfigError.
+        kept. Without ``create``, a missing profile raises ConfigError. A profile
+        created as the first of a file without ``default_profile`` becomes the
+        default; the answer says whether it did.
         """
+        made_default = False
 
         def change(doc: TOMLDocument, data: dict[str, Any]) -> None:
+            nonlocal made_default
             profiles = data.get("profiles", {})
             if name not in profiles:
                 if not create:
                     raise self.unknown(name, list(profiles))
                 check_name(name)
+                made_default = self._default_if_first(doc, data, name)
             self._set_values(doc, data, name, values)
 
         self._edit(change)
+        return made_default
+
+    @staticmethod
+    def _default_if_first(doc: TOMLDocument, data: dict[str, Any], name: str) -> bool:
+        # With one profile and no default, a command without --profile would
+        # look for a profile named "default" instead of the only one there is.
+        if data.get("profiles") or "default_profile" in data:
+            return False
+        data["default_profile"] = name
+        _insert_top_level(doc, "default_profile", name)
+        return True
 
     def _set_values(
         self,

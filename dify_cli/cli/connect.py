@@ -200,8 +200,8 @@ def _save_profile(
         for key, value in wanted.items()
         if current is None or current.get(key) != value
     }
-    if changed:
-        store.update(settings.profile, changed)
+    if changed and store.update(settings.profile, changed):
+        message(f"Profile {settings.profile} is now the default profile.")
 
 
 def _run(

@@ -271,10 +271,7 @@ def add(name: str, **options: Any) -> None:
     """Create profile NAME with the given settings."""
     store = app_context().profile_store()
     values = _typed(_given(options))
-    store.add(name, values)
-    made_default = store.default_name() is None and store.names() == [name]
-    if made_default:
-        store.use(name)
+    made_default = store.add(name, values)
     _warn_missing_ca_bundle(values)
     note = " and made it the default" if made_default else ""
     message(f"Added profile {name!r}{note}.")
