@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import tomlkit
 from typing import TYPE_CHECKING
+
+import tomlkit
 
 if TYPE_CHECKING:
     from pathlib import Path
