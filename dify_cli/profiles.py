@@ -284,9 +284,14 @@ def check_name(name: str) -> str:
     return name
 
 
+def looks_secret(key: str) -> bool:
+    """Whether a key's name suggests a credential, which profiles.toml never holds."""
+    return _SECRET_NAME.search(key) is not None
+
+
 def check_storable_key(key: str) -> None:
     """Refuse key names that look like secrets, which profiles.toml never holds."""
-    if _SECRET_NAME.search(key):
+    if looks_secret(key):
         raise ConfigError(
             f"{key!r} looks like a secret, and profiles.toml holds no secrets.",
             hint="`dify connect` keeps credentials in the session store.",

@@ -142,3 +142,40 @@ def test_token_is_the_only_command_that_prints_one(
     assert session is not None
     assert result.stdout.strip() == session.access_token
     assert str(session.access_token) not in result.stderr
+
+
+def test_a_secret_written_into_profiles_toml_by_hand_is_never_shown(
+    dify: DifyRunner, config_dir: Path
+) -> None:
+    config_dir.mkdir(parents=True)
+    path = config_dir / "profiles.toml"
+    path.write_text('[profiles.x]\nserver = "http://a.example"\npassword = "hunter2"\n')
+    warning = (
+        "warning: profile x holds 'password', which looks like a secret and is "
+        f"never used: remove it from {path}.\n"
+    )
+    for args in (
+        ["profile", "show", "x"],
+        ["--json", "profile", "show", "x"],
+        ["--json", "profile", "list"],
+        ["-p", "x", "profile", "show", "--resolved"],
+        ["-p", "x", "status", "--offline", "--json"],
+    ):
+        result = dify(*args)
+        assert "hunter2" not in result.output, args
+        assert result.stderr in ("", warning), args
+    assert dify("profile", "show", "x").stderr == warning
+
+
+def test_profile_set_says_why_a_secret_key_is_refused(
+    dify: DifyRunner, config_dir: Path
+) -> None:
+    assert dify("profile", "add", "x", "--server", "http://a.example").exit_code == 0
+    before = (config_dir / "profiles.toml").read_bytes()
+    result = dify("profile", "set", "x", "password", "hunter2")
+    assert result.exit_code == 3
+    assert result.stderr.startswith(
+        "Error: 'password' looks like a secret, and profiles.toml holds no secrets."
+    )
+    assert "hunter2" not in result.output
+    assert (config_dir / "profiles.toml").read_bytes() == before

@@ -12,7 +12,14 @@ import click
 from dify_cli.cli.context import app_context
 from dify_cli.cli.output import emit, json_option, message, warn
 from dify_cli.cli.params import check_email
-from dify_cli.profiles import CORE_KEYS, all_keys, plugin_keys, unknown_key_error
+from dify_cli.profiles import (
+    CORE_KEYS,
+    all_keys,
+    check_storable_key,
+    looks_secret,
+    plugin_keys,
+    unknown_key_error,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -111,6 +118,7 @@ def _key_spec(key: str) -> KeySpec:
     # Core keys need no plugins; loading them costs more than the edit itself.
     if key in CORE_KEYS:
         return CORE_KEYS[key]
+    check_storable_key(key)
     keys = all_keys()
     if key not in keys:
         raise unknown_key_error(key, keys)
@@ -133,7 +141,11 @@ def list_profiles() -> None:
     store = app_context().profile_store()
     default = store.default_name()
     data = [
-        {"name": name, "default": name == default, "settings": settings}
+        {
+            "name": name,
+            "default": name == default,
+            "settings": _shown_settings(store, name, settings),
+        }
         for name, settings in store.profiles().items()
     ]
     if not data and not app_context().json:
@@ -156,8 +168,25 @@ def list_profiles() -> None:
     emit(data, render)
 
 
+def _shown_settings(
+    store: ProfileStore, name: str, settings: dict[str, Any]
+) -> dict[str, Any]:
+    """The settings as they may be printed: a key written by hand that looks
+    like a credential is masked, and a warning says to remove it."""
+    # dify never uses such a key; the file may be shared, the terminal recorded.
+    hidden = [key for key in settings if looks_secret(key)]
+    if not hidden:
+        return settings
+    for key in hidden:
+        warn(
+            f"profile {name} holds {key!r}, which looks like a secret and is "
+            f"never used: remove it from {store.path}."
+        )
+    return {key: "***" if key in hidden else value for key, value in settings.items()}
+
+
 def _show_stored(store: ProfileStore, name: str) -> None:
-    settings = store.require(name)
+    settings = _shown_settings(store, name, store.require(name))
     data = {
         "name": name,
         "default": store.default_name() == name,
