@@ -68,7 +68,8 @@ def test_json_says_where_each_setting_came_from(
         "origin": "DIFY_TIMEOUT",
     }
     assert settings["verify_tls"]["source"] == "default"
-    assert data["profile_source"] == "default"
+    # The first profile connect saved became the default.
+    assert data["profile_source"] == "profile"
 
 
 def test_not_connected(dify: DifyRunner) -> None:
@@ -115,9 +116,10 @@ def test_all_profiles(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
     connect(dify, modern, "--profile", "new")
     result = dify("status", "--all", "--json")
     data = json.loads(result.stdout)
-    assert [item["profile"] for item in data] == ["old", "new", "default"]
-    assert [item["connected"] for item in data] == [True, True, False]
-    assert result.exit_code == 4
+    # Only saved or connected profiles: no "default" that is neither.
+    assert [item["profile"] for item in data] == ["old", "new"]
+    assert [item["connected"] for item in data] == [True, True]
+    assert result.exit_code == 0, result.output
     assert legacy.counts == {"GET /console/api/account/profile": 1}
     assert modern.counts == {"GET /console/api/account/profile": 1}
 
@@ -168,6 +170,9 @@ def test_heading_says_how_the_profile_was_selected(
     assert "Profile prod (selected by --profile; saved)" in by_flag.stdout
     by_env = dify("status", "--offline", extra_env={"DIFY_PROFILE": "prod"})
     assert "Profile prod (selected by DIFY_PROFILE; saved)" in by_env.stdout
+    by_default = dify("status", "--offline")
+    assert "Profile prod (the default profile; saved)" in by_default.stdout
+    assert dify("profile", "remove", "prod").exit_code == 0
     fallback = dify("status", "--offline")
     assert "Profile default (the profile named default; not saved)" in fallback.stdout
 
@@ -207,7 +212,7 @@ def test_all_lists_sessions_without_a_profile(
     assert scratch.exit_code == 0, scratch.output
     result = dify("status", "--all", "--offline", "--json")
     data = json.loads(result.stdout)
-    assert [item["profile"] for item in data] == ["saved", "Scratch", "default"]
+    assert [item["profile"] for item in data] == ["saved", "Scratch"]
     scratch = data[1]
     assert scratch["profile_exists"] is False
     # Without a saved profile the server is the built-in one, not the session's.

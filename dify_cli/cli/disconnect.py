@@ -96,9 +96,7 @@ def command(all_profiles: bool) -> None:
     if all_profiles:
         # Sessions kept without a profile (`connect --no-save`) go too.
         names = profiles.names()
-        for name in [*sessions.profiles(), selected.profile]:
-            if name not in names:
-                names.append(name)
+        names += [name for name in sessions.profiles() if name not in names]
 
     results = []
     for name in names:

@@ -56,3 +56,20 @@ def warn(text: str) -> None:
 
 def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
+
+
+def setting_text(value: Any, *, quoted: bool = True) -> str:
+    """A setting's value as profiles.toml would spell it: true, 30, "text".
+
+    Without ``quoted``, text is shown bare and a missing value as ``-``, for
+    tables where quotes are noise.
+    """
+    if value is None:
+        return "(not set)" if quoted else "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False) if quoted else value
+    return str(value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from dify_cli.cli.context import app_context
-from dify_cli.cli.output import emit, json_option, message, warn
+from dify_cli.cli.output import emit, json_option, message, setting_text, warn
 from dify_cli.cli.params import check_email
 from dify_cli.profiles import (
     CORE_KEYS,
@@ -77,19 +76,6 @@ def _typed(given: Mapping[str, Any]) -> dict[str, Any]:
         else CORE_KEYS[key].check(value)
         for key, value in given.items()
     }
-
-
-def _shown(value: Any) -> str:
-    """A value written the way it would appear in profiles.toml."""
-    if value is None:
-        return "(not set)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
 
 
 def _table(rows: Sequence[tuple[str, ...]]) -> str:
@@ -195,7 +181,7 @@ def _show_stored(store: ProfileStore, name: str) -> None:
 
     def render(info: dict[str, Any]) -> str:
         title = info["name"] + (" (default)" if info["default"] else "")
-        lines = [f"  {key} = {_shown(value)}" for key, value in settings.items()]
+        lines = [f"  {key} = {setting_text(value)}" for key, value in settings.items()]
         return "\n".join([title, *lines]) if lines else f"{title}\n  (no settings)"
 
     emit(data, render)
@@ -254,7 +240,7 @@ def _show_resolved(
         }[settings.profile_source]
         rows = [("profile", settings.profile, chosen_by)]
         rows += [
-            (key, _shown(s.value), _describe(s.source, s.origin, settings))
+            (key, setting_text(s.value), _describe(s.source, s.origin, settings))
             for key, s in settings.values.items()
         ]
         return _table(rows)
@@ -324,7 +310,7 @@ def set_key(name: str, key: str, value: str) -> None:
     typed = spec.parse(value)
     store.update(name, {key: typed}, create=False)
     _warn_missing_ca_bundle({key: typed} if spec.kind == "path" else {})
-    message(f"Set {key} = {_shown(typed)} in profile {name!r}.")
+    message(f"Set {key} = {setting_text(typed)} in profile {name!r}.")
     emit({"name": name, "key": key, "value": typed}, _nothing)
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dify_cli.cli.context import app_context
-from dify_cli.cli.output import emit, json_option, message
+from dify_cli.cli.output import emit, json_option, message, setting_text
 from dify_cli.errors import AuthError, ConfigError, DifyError, dify_command
 
 if TYPE_CHECKING:
@@ -144,8 +144,10 @@ def profile_status(
 
 def _origin(row: dict[str, Any]) -> str:
     # A profile value's origin is the file's path, shown once in the heading.
-    if row["source"] in ("flag", "env") and row["origin"]:
+    if row["source"] == "flag" and row["origin"]:
         return str(row["origin"])
+    if row["source"] == "env" and row["origin"]:
+        return f"env {row['origin']}"
     return str(row["source"])
 
 
@@ -185,30 +187,32 @@ def _render_one(data: dict[str, Any]) -> str:
     ]
     if data.get("access_expires_at") is not None:
         renewed = " (renewed just now)" if data.get("renewed") else ""
-        lines.append(
-            f"  Access:     expires {_until(data['access_expires_at'])}{renewed}"
-        )
+        until = _until(data["access_expires_at"])
+        expiry = until if until == "expired" else f"expires {until}"
+        lines.append(f"  Access:     {expiry}{renewed}")
     state = data["state"]
     if data.get("error"):
         state += f": {data['error']}"
     lines.append(f"  Status:     {state}")
     lines.append("  Settings:")
     rows = data["settings"]
+    values = {
+        key: setting_text(row["value"], quoted=False) for key, row in rows.items()
+    }
     width = max((len(key) for key in rows), default=0)
+    value_width = max((len(value) for value in values.values()), default=0)
     for key, row in rows.items():
-        value = "-" if row["value"] is None else row["value"]
-        lines.append(f"    {key:<{width}} {value!s:<32} {_origin(row)}")
+        lines.append(
+            f"    {key:<{width}}  {values[key]:<{value_width}}  {_origin(row)}"
+        )
     return "\n".join(lines)
 
 
-def _profile_names(
-    store: ProfileStore, sessions: SessionStore, current: str
-) -> list[str]:
-    # Sessions kept without a profile (`connect --no-save`) count too.
+def _profile_names(store: ProfileStore, sessions: SessionStore) -> list[str]:
+    # Sessions kept without a profile (`connect --no-save`) count too; a
+    # profile that is neither saved nor connected is not listed.
     names = store.names()
-    for name in [*sessions.profiles(), current]:
-        if name not in names:
-            names.append(name)
+    names += [name for name in sessions.profiles() if name not in names]
     return names
 
 
@@ -230,7 +234,7 @@ def command(all_profiles: bool, offline: bool) -> None:
     selected = resolve_settings(profiles, app.profile, sessions=sessions)
 
     if all_profiles:
-        names = _profile_names(profiles, sessions, selected.profile)
+        names = _profile_names(profiles, sessions)
         if not names:
             raise ConfigError(
                 "There are no profiles yet.",
