@@ -62,6 +62,10 @@ def test_the_json_object_is_returned() -> None:
     [
         ("import sys; sys.exit(3)", "failed with exit status 3"),
         ('print("{\\"access_token\\": \\"secret-value")', "did not print JSON"),
+        (
+            'print("{\\"access_token\\": \\"secret\\tvalue\\"}")',
+            r"\(Invalid control character at line 1, column \d+\)",
+        ),
         ('print("[1, 2]")', "JSON that is not an object"),
         ('print("{}")', "printed no access_token"),
         ('print("{\\"access_token\\": 5}")', "access_token is not a non-empty string"),
@@ -275,10 +279,10 @@ def test_no_command_is_a_usage_error(
 ) -> None:
     fake = fake_dify("modern")
 
-    result = dify("connect", "--server", fake.url, "--method", "exec")
+    result = dify("-p", "work", "connect", "--server", fake.url, "--method", "exec")
 
     assert result.exit_code == 2
-    assert "auth_command" in result.stderr
+    assert "Run `dify profile set work auth_command 'COMMAND ARGS'`" in result.stderr
 
 
 def test_installed_it_adds_options_and_passes_the_commands_stderr_on(

@@ -132,8 +132,10 @@ def _parse(output: bytes) -> dict[str, Any]:
         ) from None
     except json.JSONDecodeError as error:
         # Where it went wrong, never the text: it may hold a token.
+        # Some of json's messages end in " at" themselves.
+        what = error.msg.removesuffix(" at")
         raise AuthError(
-            f"The auth command did not print JSON ({error.msg} at line "
+            f"The auth command did not print JSON ({what} at line "
             f"{error.lineno}, column {error.colno}).",
         ) from None
     if not isinstance(data, dict):
@@ -182,7 +184,7 @@ def _session(ctx: LoginContext, reason: str) -> Session:
     if not command:
         raise UsageError(
             "The exec method needs the command that prints the tokens.",
-            hint="Run `dify profile set PROFILE auth_command 'COMMAND ARGS'`, "
+            hint=f"Run `dify profile set {ctx.profile} auth_command 'COMMAND ARGS'`, "
             "or pass --auth-command.",
         )
     timeout = ctx.options.get("auth_command_timeout") or DEFAULT_TIMEOUT
