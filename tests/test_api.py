@@ -321,3 +321,18 @@ def test_pretty_at_a_terminal(
     term = Terminal(["api", "account/profile"], env)
     term.expect('  "email": "admin@example.com"')
     assert term.finish() == 0
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_json_is_accepted_and_changes_nothing(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, where: str
+) -> None:
+    fake = fake_dify("modern")
+    connect(dify, fake)
+    plain = dify("api", "account/profile")
+    args = ["--json", "api", "account/profile"]
+    if where == "after":
+        args = ["api", "account/profile", "--json"]
+    result = dify(*args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == plain.stdout

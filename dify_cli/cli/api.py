@@ -7,6 +7,7 @@ import sys
 import click
 
 from dify_cli.cli.context import app_context
+from dify_cli.cli.output import json_option
 
 
 @click.command("api")
@@ -54,6 +55,7 @@ from dify_cli.cli.context import app_context
     is_flag=True,
     help="Print the status line and headers before the body.",
 )
+@json_option
 def command(
     path: str,
     *,
@@ -79,6 +81,8 @@ def command(
     otherwise. An answer other than 2xx is printed too (but not a server
     error's HTML page), and its error goes to stderr: exit 4 for 401 and 403,
     5 for 502, 503 and 504 (the server is unavailable), 1 for the rest.
+    --json is accepted as by every command and changes nothing: the answer
+    is the server's JSON already.
 
     \b
     Examples:
