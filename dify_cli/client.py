@@ -325,14 +325,17 @@ class ConsoleClient:
         if not verify_tls:
             self._warn_unverified()
             return False
+        if not self.server.startswith("https://"):
+            # Plain http has no certificate to check: a CA bundle kept in the
+            # profile for another server does not stand in the way.
+            return True
         if ca_bundle:
             return checked_ca_bundle(Path(ca_bundle).expanduser())
-        if self.server.startswith("https://"):
-            # requests reads these for https when given no bundle; a broken one
-            # would fail only once the request is on its way.
-            name = next((n for n in CA_BUNDLE_VARIABLES if os.environ.get(n)), None)
-            if name is not None:
-                checked_ca_bundle(Path(os.environ[name]), name)
+        # requests reads these for https when given no bundle; a broken one
+        # would fail only once the request is on its way.
+        name = next((n for n in CA_BUNDLE_VARIABLES if os.environ.get(n)), None)
+        if name is not None:
+            checked_ca_bundle(Path(os.environ[name]), name)
         return True
 
     def _warn_unverified(self) -> None:

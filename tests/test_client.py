@@ -346,6 +346,16 @@ def test_missing_ca_bundle_is_a_config_error(tmp_path: object) -> None:
         ConsoleClient("https://dify.example.com", ca_bundle="/nonexistent/ca.pem")
 
 
+def test_a_ca_bundle_is_not_looked_at_for_plain_http(
+    fake_dify: FakeDifyFactory,
+) -> None:
+    fake = fake_dify("modern")
+    client = ConsoleClient(fake.url, ca_bundle="/nonexistent/ca.pem")
+    assert client.probe() is not None
+    with pytest.raises(ConfigError, match="CA bundle not found"):
+        ConsoleClient("https://dify.example.com", ca_bundle="/nonexistent/ca.pem")
+
+
 def test_web_console_page_is_not_an_api(fake_dify: FakeDifyFactory) -> None:
     fake = fake_dify("modern")
     fake.fail_next(1, Fault.WEB_PAGE, path="system-features")
