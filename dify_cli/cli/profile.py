@@ -319,7 +319,7 @@ def set_key(name: str, key: str, value: str) -> None:
 @click.argument("key")
 @json_option
 def unset(name: str, key: str) -> None:
-    """Remove KEY from profile NAME, so the default or environment applies."""
+    """Remove KEY from profile NAME, so that its default applies."""
     store = app_context().profile_store()
     stored = store.require(name)
     if key not in stored:

@@ -223,7 +223,8 @@ def _profile_names(store: ProfileStore, sessions: SessionStore) -> list[str]:
 def command(all_profiles: bool, offline: bool) -> None:
     """Show who you are connected as, and whether the session works.
 
-    Exits 0 when connected, 4 when not (for --all: when any profile is not).
+    Exits 0 when connected, 4 when not (for --all: when any profile is not),
+    5 when the server cannot be reached.
     """
     from dify_cli.connection import resolve_settings
     from dify_cli.settings import FALLBACK_PROFILE
