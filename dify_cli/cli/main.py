@@ -121,7 +121,9 @@ class RootGroup(click.Group):
         except click.ClickException as error:
             _fail(error.format_message(), error.exit_code)
         except click.Abort:
-            _fail("Interrupted.", 130)
+            # Click aborts on Ctrl-C at its prompts: said as for Ctrl-C elsewhere.
+            click.echo("\nInterrupted.", err=True)
+            sys.exit(130)
         except OSError as error:
             if not _writing_failed(error):
                 _unexpected(error)
