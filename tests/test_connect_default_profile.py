@@ -61,3 +61,12 @@ def test_an_existing_default_or_no_save_is_left_alone(
     assert "default profile" not in result.stderr
     data = tomlkit.parse((config_dir / "profiles.toml").read_text())
     assert data["default_profile"] == "later"
+
+
+def test_a_profile_named_default_is_not_announced(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("modern")
+    result = connect(dify, fake, "default")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""

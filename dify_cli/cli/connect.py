@@ -200,7 +200,11 @@ def _save_profile(
         for key, value in wanted.items()
         if current is None or current.get(key) != value
     }
-    if changed and store.update(settings.profile, changed):
+    from dify_cli.settings import FALLBACK_PROFILE
+
+    made_default = bool(changed) and store.update(settings.profile, changed)
+    # A profile named "default" is used without --profile anyway.
+    if made_default and settings.profile != FALLBACK_PROFILE:
         message(f"Profile {settings.profile} is now the default profile.")
 
 

@@ -13,6 +13,16 @@ from tests.fake_dify.server import FakeDify
 from tests.fake_dify.versions import GENERATIONS
 
 
+def add_samples(server: FakeDify) -> None:
+    """A few apps and a second workspace, so that a person trying the app and
+    workspace commands by hand has something to list, export and switch to."""
+    server.apps.add("Support bot", "advanced-chat", description="Answers questions")
+    server.apps.add("Invoice reader", "workflow")
+    server.apps.add("Notes", "chat")
+    second = server.add_workspace(server.account, "Team B")
+    server.apps.add("Team B helper", "completion", workspace=second)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m tests.fake_dify",
@@ -28,6 +38,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--not-setup", action="store_true", help="start before setup is done"
     )
+    parser.add_argument(
+        "--empty",
+        action="store_true",
+        help="no sample apps and no second workspace",
+    )
+    parser.add_argument(
+        "--admin-api-key",
+        metavar="KEY",
+        help="accept this admin API key with an X-WORKSPACE-ID header",
+    )
     args = parser.parse_args(argv)
 
     server = FakeDify(
@@ -38,12 +58,17 @@ def main(argv: list[str] | None = None) -> None:
         access_ttl=args.access_ttl,
         setup_done=not args.not_setup,
         port=args.port,
+        admin_api_key=args.admin_api_key,
     ).start()
+    if server.setup_done and not args.empty:
+        add_samples(server)
     print(f"Fake Dify {server.version} ({server.generation}) at {server.url}")
     if server.ca_bundle:
         print(f"CA bundle: {server.ca_bundle}")
     if server.setup_done:
         print(f"Account: {server.account.email} / {server.account.password}")
+        for workspace in server.account.workspaces:
+            print(f"Workspace: {workspace['name']} ({workspace['id']})")
     print("Ctrl-C to stop.", flush=True)
     try:
         shown = 0
