@@ -82,6 +82,42 @@ def test_unknown_generation() -> None:
         FakeDify("ancient")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("generation", "version"),
+    [
+        ("cookie", "1.11.2"),
+        ("legacy", "1.9.2"),
+        ("modern", "1.11.1"),
+        ("cookie", "2.0.0-beta2"),
+    ],
+)
+def test_a_version_of_another_generation_is_refused(
+    generation: str, version: str
+) -> None:
+    with pytest.raises(ValueError, match=f"Dify {version} speaks the"):
+        FakeDify(generation, version=version)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("version", "generation"),
+    [
+        ("0.6.12-fix1", "legacy"),
+        ("1.9.1", "legacy"),
+        ("2.0.0-beta2", "legacy"),
+        ("1.9.2", "cookie"),
+        ("1.11.2-rc1", "cookie"),
+        ("1.11.2", "modern"),
+        (None, "modern"),
+    ],
+)
+def test_the_generation_follows_the_version(
+    version: str | None, generation: str
+) -> None:
+    fake = FakeDify(version=version)
+    assert fake.generation == generation
+    assert fake.version == (version or "1.16.0-rc1")
+
+
 def test_parallel_requests(fake_server: FakeDify) -> None:
     with ThreadPoolExecutor(8) as pool:
         statuses = list(

@@ -29,8 +29,14 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--generation", choices=GENERATIONS, default="modern")
-    parser.add_argument("--version", help="the X-Version to report")
+    parser.add_argument(
+        "--generation",
+        choices=GENERATIONS,
+        help="modern unless --version names an older release",
+    )
+    parser.add_argument(
+        "--version", help="the X-Version to report; it implies the generation"
+    )
     parser.add_argument("--port", type=int, default=5001)
     parser.add_argument("--https", action="store_true")
     parser.add_argument("--cloud", action="store_true")
@@ -50,16 +56,20 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
-    server = FakeDify(
-        args.generation,
-        version=args.version,
-        https=args.https,
-        cloud=args.cloud,
-        access_ttl=args.access_ttl,
-        setup_done=not args.not_setup,
-        port=args.port,
-        admin_api_key=args.admin_api_key,
-    ).start()
+    try:
+        server = FakeDify(
+            args.generation,
+            version=args.version,
+            https=args.https,
+            cloud=args.cloud,
+            access_ttl=args.access_ttl,
+            setup_done=not args.not_setup,
+            port=args.port,
+            admin_api_key=args.admin_api_key,
+        )
+    except ValueError as error:
+        parser.error(str(error))
+    server.start()
     if server.setup_done and not args.empty:
         add_samples(server)
     print(f"Fake Dify {server.version} ({server.generation}) at {server.url}")

@@ -14,11 +14,12 @@ FakeDifyFactory = Callable[..., FakeDify]
 
 @pytest.fixture
 def fake_dify() -> Iterator[FakeDifyFactory]:
-    """A factory: `fake_dify(generation="modern", **kwargs)` returns a started
-    server; every server it made is stopped at teardown."""
+    """A factory: `fake_dify(generation=None, **kwargs)` returns a started
+    server (modern unless a generation or version says otherwise); every server
+    it made is stopped at teardown."""
     servers: list[FakeDify] = []
 
-    def start(generation: str = "modern", **kwargs: Any) -> FakeDify:
+    def start(generation: str | None = None, **kwargs: Any) -> FakeDify:
         server = FakeDify(generation, **kwargs)  # type: ignore[arg-type]
         servers.append(server)
         return server.start()

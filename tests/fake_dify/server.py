@@ -33,7 +33,12 @@ from tests.fake_dify.features import system_features
 from tests.fake_dify.messages import DESCRIPTIONS, Request, Response
 from tests.fake_dify.routes import PREFIX, dispatch
 from tests.fake_dify.tokens import RefreshTokenStore, TokenIssuer
-from tests.fake_dify.versions import DEFAULT_VERSIONS, GENERATIONS, Behaviour
+from tests.fake_dify.versions import (
+    DEFAULT_VERSIONS,
+    GENERATIONS,
+    Behaviour,
+    generation_of,
+)
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -118,6 +123,8 @@ class FakeDify:
     Base64 ("legacy" 1.9.1, "cookie" 1.11.1, "modern" 1.16.0-rc1). version
     changes the reported X-Version and the smaller details that moved between
     releases (wrong-password code, workspaces/current method, error shapes).
+    Either may be given alone; given both, the version must be one that speaks
+    the generation (1.11.2 is modern, not cookie), else ValueError.
     https serves TLS from a throwaway CA (`ca_bundle`) with `__Host-` cookies;
     cloud is Dify Cloud (always set up, frozen emails, password-less accounts).
     access_ttl is the access and CSRF token lifetime in seconds.
@@ -136,7 +143,7 @@ class FakeDify:
 
     def __init__(
         self,
-        generation: Generation = "modern",
+        generation: Generation | None = None,
         *,
         version: str | None = None,
         https: bool = False,
@@ -149,10 +156,9 @@ class FakeDify:
         timeout_hold: float = 10.0,
         admin_api_key: str | None = None,
     ) -> None:
-        if generation not in GENERATIONS:
-            raise ValueError(f"generation must be one of {', '.join(GENERATIONS)}")
+        generation, version = _contract(generation, version)
         self.generation: Generation = generation
-        self.version = version or DEFAULT_VERSIONS[generation]
+        self.version = version
         self.behaviour = Behaviour(generation, self.version, cloud)
         self.https = https
         self.cloud = cloud
@@ -394,6 +400,25 @@ class FakeDify:
 
     def _wait_released(self) -> None:
         self._released.wait(self.timeout_hold)
+
+
+def _contract(
+    generation: Generation | None, version: str | None
+) -> tuple[Generation, str]:
+    """The generation and version a fake runs, one derived from the other."""
+    if generation is not None and generation not in GENERATIONS:
+        raise ValueError(f"generation must be one of {', '.join(GENERATIONS)}")
+    if not version:
+        chosen = generation or "modern"
+        return chosen, DEFAULT_VERSIONS[chosen]
+    spoken = generation_of(version)
+    if generation is not None and generation != spoken:
+        # A fake that mixed them would answer as no real release does.
+        raise ValueError(
+            f"Dify {version} speaks the {spoken} generation, not {generation}: "
+            f"drop one of them, or pick a {generation} version"
+        )
+    return spoken, version
 
 
 def _full_path(path: str) -> str:

@@ -18,6 +18,9 @@ DEFAULT_VERSIONS: dict[Generation, str] = {
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:[-.]?([A-Za-z]+)\.?(\d*))?")
 
+# Dify 0.x shipped fixes of a release as `0.6.12-fix1`: after 0.6.12, not before.
+_POST_TAGS = ("fix", "post")
+
 # The 2.0.0 betas branched off before tokens moved to cookies: they behave
 # like 1.9.1 whatever their number says.
 _BETA_TWO = re.compile(r"^2\.0\.0[-.]?(b|beta)", re.IGNORECASE)
@@ -33,11 +36,23 @@ def version_key(version: str) -> tuple[int, int, int, int, int]:
     major, minor, patch, tag, number = match.groups()
     # A release sorts after every pre-release of the same number.
     stage = 1 if tag is None else 0
+    if tag is not None and tag.lower() in _POST_TAGS:
+        stage = 2
     return int(major), int(minor), int(patch), stage, int(number or 0)
 
 
 def at_least(version: str, floor: str) -> bool:
     return version_key(version) >= version_key(floor)
+
+
+def generation_of(version: str) -> Generation:
+    """The login contract a release speaks: tokens moved to cookies in 1.9.2
+    and secrets to Base64 in 1.11.2 (the 2.0.0 betas count as 1.9.1)."""
+    if at_least(version, "1.11.2"):
+        return "modern"
+    if at_least(version, "1.9.2"):
+        return "cookie"
+    return "legacy"
 
 
 @dataclass(frozen=True)
