@@ -11,7 +11,8 @@ Generation = Literal["legacy", "cookie", "modern"]
 GENERATIONS: tuple[Generation, ...] = ("legacy", "cookie", "modern")
 
 # Pre-release stages in PEP 440 order; a final release ranks above all of them
-# and a post-release above that.
+# and a post-release above that. Dify 0.x named its post-releases `-fixN`
+# (0.6.12-fix1 follows 0.6.12), so `fix` counts as one.
 _STAGES = {"dev": 0, "a": 1, "b": 2, "rc": 3}
 _FINAL = 4
 _POST = 5
@@ -23,7 +24,7 @@ _VERSION = re.compile(
     ^\s*v?
     (?P<release>\d{1,18}(?:\.\d{1,18})*)
     (?:[-_.]?(?P<pre>a|alpha|b|beta|c|rc|pre|preview)[-_.]?(?P<pre_n>\d{0,18}))?
-    (?:[-_.]?(?P<post>post|rev|r)[-_.]?(?P<post_n>\d{0,18}))?
+    (?:[-_.]?(?P<post>post|rev|r|fix)[-_.]?(?P<post_n>\d{0,18}))?
     (?:[-_.]?(?P<dev>dev)[-_.]?(?P<dev_n>\d{0,18}))?
     (?:\+[a-z0-9.]*)?
     \s*$
@@ -65,7 +66,8 @@ def _padded(release: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def parse_version(text: str | None) -> ServerVersion | None:
-    """Parse a version such as ``1.11.2``, ``1.16.0-rc1`` or ``2.0.0-beta.2``.
+    """Parse a version such as ``1.11.2``, ``1.16.0-rc1``, ``2.0.0-beta.2`` or
+    ``0.6.12-fix1``.
 
     Returns None for a missing or unrecognisable version: the caller then falls
     back to the oldest behaviour, which is what the contract asks for.

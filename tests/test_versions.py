@@ -33,6 +33,10 @@ from dify_cli.versions import (
         ("2.0.0-beta2", "legacy"),
         ("2.0.0b2", "legacy"),
         ("2.0.0", "modern"),
+        ("0.6.12-fix1", "legacy"),
+        ("1.9.1-fix1", "legacy"),
+        ("1.11.1-fix.1", "cookie"),
+        ("1.11.2-fix1", "modern"),
         (None, "legacy"),
         ("", "legacy"),
         ("not a version", "legacy"),
@@ -69,6 +73,19 @@ def test_post_and_dev_releases() -> None:
     assert post.at_least("1.11.2")
     assert not dev.at_least("1.11.2")
     assert dev.at_least("1.11.1")
+
+
+@pytest.mark.parametrize("text", ["0.6.12-fix1", "0.6.12-fix", "0.6.12.fix.1"])
+def test_fix_releases_follow_their_release(text: str) -> None:
+    fix = parse_version(text)
+    assert fix is not None
+    assert not fix.is_prerelease
+    assert fix.at_least("0.6.12")
+    assert not fix.at_least("0.6.13")
+    assert not fix.at_least("0.6.12-fix2")
+    later = parse_version("0.6.12-fix2")
+    assert later is not None
+    assert later.at_least(text)
 
 
 def test_unparseable_versions_are_none() -> None:
@@ -109,7 +126,8 @@ _numbers = st.integers(min_value=0, max_value=10**6).map(str)
 def _versions(draw: st.DrawFn) -> str:
     """Versions as servers write them: 1.16.0-rc1, v1.9.2, 2.0.0-beta.2, ..."""
     release = ".".join(draw(st.lists(_numbers, min_size=1, max_size=4)))
-    tag = draw(st.sampled_from(["", "a", "b", "rc", "alpha", "beta", "post", "dev"]))
+    tags = ["", "a", "b", "rc", "alpha", "beta", "post", "fix", "dev"]
+    tag = draw(st.sampled_from(tags))
     if tag:
         separator = draw(st.sampled_from(["", "-", ".", "_"]))
         tag = separator + tag + draw(st.one_of(st.just(""), _numbers))
@@ -132,6 +150,25 @@ def test_any_two_versions_compare(a: str, b: str) -> None:
     assert first is not None
     assert second is not None
     assert first.at_least(b) or second.at_least(a)
+
+
+@given(
+    st.lists(_numbers, min_size=1, max_size=4).map(".".join),
+    st.integers(min_value=0, max_value=10**6),
+    st.sampled_from(["-", ".", "_", ""]),
+)
+def test_a_fix_release_sorts_after_its_release_and_before_the_next(
+    release: str, number: int, separator: str
+) -> None:
+    fix = parse_version(f"{release}{separator}fix{number}")
+    plain = parse_version(release)
+    assert fix is not None
+    assert plain is not None
+    assert fix.at_least(release)
+    assert not plain.at_least(fix.text)
+    assert not fix.at_least(f"{release}.1")
+    assert not fix.at_least(f"{release}-fix{number + 1}")
+    assert generation_for(fix.text) == generation_for(release)
 
 
 @pytest.mark.parametrize(
