@@ -478,12 +478,19 @@ def test_banned_at_creation(fake_server: FakeDify) -> None:
 
 
 @pytest.mark.parametrize(
-    ("generation", "key"), [("legacy", "errors"), ("modern", "code")]
+    ("version", "key"),
+    [
+        ("1.9.1", "errors"),
+        # Cookie servers kept reqparse until 1.11.0 brought pydantic.
+        ("1.10.1", "errors"),
+        ("1.11.0", "code"),
+        ("1.16.0-rc1", "code"),
+    ],
 )
 def test_login_body_is_validated(
-    fake_dify: FakeDifyFactory, generation: str, key: str
+    fake_dify: FakeDifyFactory, version: str, key: str
 ) -> None:
-    server = fake_dify(generation)
+    server = fake_dify(version=version)
     response = call(server, "POST", "/login", json={"email": "admin@example.com"})
     assert response.status_code == 400
     assert key in response.json()

@@ -143,7 +143,7 @@ def _dispatch(fake: FakeDify, request: Request) -> tuple[Response, bool]:
         style = "pydantic"
         if fastopenapi:
             style = "fastopenapi"
-        elif not behaviour.cookies:
+        elif behaviour.reqparse:
             style = "reqparse"
         response = invalid_input_response(error, style, fake.pydantic_version)
     return response, entry.auth

@@ -102,6 +102,12 @@ class Behaviour:
         return "POST" if self.cookies else "GET"
 
     @property
+    def reqparse(self) -> bool:
+        """Before 1.11 bodies and queries were checked by flask-restx's reqparse,
+        whose failures list each field under "errors"; pydantic came in 1.11.0."""
+        return not at_least(self.version, "1.11.0")
+
+    @property
     def fastopenapi(self) -> bool:
         """setup, init, ping and version answer errors in fastopenapi's shape."""
         return at_least(self.version, "1.12.0")
