@@ -343,6 +343,19 @@ def already_setup() -> ApiError:
 
 
 PASSWORD_RULE = re.compile(r"^(?=.*[a-zA-Z])(?=.*\d).{8,}$")
+PASSWORD_RULE_MESSAGE = (
+    "Password must contain letters and numbers, and the length must be greater than 8."
+)
+
+
+def breaks_password_rule(model: str) -> InvalidInput:
+    return InvalidInput(
+        model,
+        "json",
+        {"password": PASSWORD_RULE_MESSAGE},
+        f"1 validation error for {model}\npassword\n"
+        f"  Value error, {PASSWORD_RULE_MESSAGE}",
+    )
 
 
 @route("/setup", "GET", setup=False, fastopenapi=True)
@@ -377,14 +390,7 @@ def setup(fake: FakeDify, request: Request) -> Response:
     )
     check_email("SetupRequestPayload", email)
     if not PASSWORD_RULE.match(password):
-        raise InvalidInput(
-            "SetupRequestPayload",
-            "json",
-            {"password": "Password must contain letters and numbers."},
-            "1 validation error for SetupRequestPayload\npassword\n"
-            "  Value error, Password must contain letters and numbers, and the "
-            "length must be greater than 8.",
-        )
+        raise breaks_password_rule("SetupRequestPayload")
     fake.complete_setup(email=email, name=name, password=password)
     return Response(201, {"result": "success"})
 
@@ -438,13 +444,7 @@ def login(fake: FakeDify, request: Request) -> Response:
             raise ApiError(401, "authentication_failed", "Invalid encrypted data")
         password = decoded
     elif behaviour.password_rule_on_login and not PASSWORD_RULE.match(password):
-        raise InvalidInput(
-            "LoginPayload",
-            "json",
-            {"password": "Password must contain letters and numbers."},
-            "1 validation error for LoginPayload\npassword\n"
-            "  Value error, Password must contain letters and numbers.",
-        )
+        raise breaks_password_rule("LoginPayload")
 
     if fake.cloud and fake.book.is_frozen(email):
         raise account_in_freeze()
@@ -486,7 +486,8 @@ def account_in_freeze() -> ApiError:
     return ApiError(
         400,
         "account_in_freeze",
-        "This email account has been deleted within the past 30 days "
+        # No space before "and": Dify's two string pieces meet without one.
+        "This email account has been deleted within the past 30 days"
         "and is temporarily unavailable for new account registration.",
     )
 
