@@ -122,21 +122,27 @@ def test_list_mode_filters_by_release(fake_dify: FakeDifyFactory) -> None:
 
     modes = ("workflow", "completion", "chat", "advanced-chat", "channel")
     servers = [
-        fake_dify("legacy", version="1.1.2"),
-        fake_dify("legacy", version="1.1.3"),
-        fake_dify("modern"),
+        fake_dify(version="1.1.2"),
+        fake_dify(version="1.1.3"),
+        fake_dify(version="1.6.0"),
+        fake_dify(version="1.7.0"),
+        fake_dify(version="1.9.1"),
     ]
     for fake in servers:
         for mode in modes:
             fake.apps.add(mode, mode)
-    old, newer, newest = servers
+    old, newer, last_channel, no_channel, later = servers
     assert names(old, "workflow") == ["completion", "workflow"]
     assert names(old, "chat") == ["advanced-chat", "chat"]
     assert names(old, "completion") == 400
     assert names(newer, "workflow") == ["workflow"]
     assert names(newer, "completion") == ["completion"]
     assert names(newer, "channel") == ["channel"]
-    assert names(newest, "channel") == sorted(modes)
+    assert names(last_channel, "channel") == ["channel"]
+    # From 1.7.0 the channel filter is gone: every app comes back.
+    assert names(no_channel, "channel") == sorted(modes)
+    assert names(later, "channel") == sorted(modes)
+    assert names(later, "workflow") == ["workflow"]
 
 
 def test_list_name_filter(fake_dify: FakeDifyFactory) -> None:

@@ -213,7 +213,8 @@ def mode_matches(fake: FakeDify, wanted: str, mode: str) -> bool:
             "chat": ("chat", "advanced-chat"),
         }
         return mode in lumped.get(wanted, (wanted,))
-    if wanted == "channel" and at_least(fake.version, "1.14.1"):
+    if wanted == "channel" and at_least(fake.version, "1.7.0"):
+        # 1.7.0 dropped the filter's channel branch: nothing is filtered out.
         return True
     return mode == wanted
 
