@@ -610,6 +610,33 @@ def test_cookie_servers_refuse_the_query_token(fake_dify: FakeDifyFactory) -> No
     assert error_code(response)[2] == "Invalid Authorization token."
 
 
+@pytest.mark.parametrize("header", ["Token abc", "Bearer", "abc"])
+def test_a_malformed_authorization_header(
+    fake_dify: FakeDifyFactory, header: str
+) -> None:
+    legacy = fake_dify("legacy")
+    response = call(
+        legacy, "GET", "/account/profile", headers={"Authorization": header}
+    )
+    assert error_code(response) == (
+        401,
+        "unauthorized",
+        "Invalid Authorization header format. Expected 'Bearer <api-key>' format.",
+    )
+
+    # From 1.9.2 such a header is passed over: the cookies decide.
+    for generation in ("cookie", "modern"):
+        server = fake_dify(generation)
+        response = call(
+            server, "GET", "/account/profile", headers={"Authorization": header}
+        )
+        assert error_code(response)[2] == "Invalid Authorization token."
+        session = login(server)
+        headers = session.headers() | {"Authorization": header}
+        response = call(server, "GET", "/account/profile", headers=headers)
+        assert response.status_code == 200, generation
+
+
 def test_cookie_wins_over_bearer(fake_server: FakeDify) -> None:
     session = login(fake_server)
     csrf = str(session.csrf_token)

@@ -176,8 +176,13 @@ def unauthorized(message: str) -> ApiError:
 
 def access_token_of(fake: FakeDify, request: Request) -> str | None:
     """Where the server looks for the access token: cookie, then Bearer on
-    cookie servers; Bearer, then `?_token=` before them."""
-    if fake.behaviour.cookies:
+    cookie servers; Bearer, then `?_token=` before them.
+
+    Before 1.9.2 an Authorization header that is not `Bearer <token>` is an
+    error of its own; from 1.9.2 it is passed over as if it were absent.
+    """
+    cookies = fake.behaviour.cookies
+    if cookies:
         cookie = request.cookies.get(fake.cookie_name("access_token"))
         if cookie:
             return cookie
@@ -185,13 +190,14 @@ def access_token_of(fake: FakeDify, request: Request) -> str | None:
     header = request.header("Authorization")
     if header:
         scheme, _, token = header.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise unauthorized(
-                "Invalid Authorization header format. "
-                "Expected 'Bearer <api-key>' format."
-            )
-        return token.strip()
-    if not fake.behaviour.cookies:
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+        if cookies:
+            return None
+        raise unauthorized(
+            "Invalid Authorization header format. Expected 'Bearer <api-key>' format."
+        )
+    if not cookies:
         return request.query.get("_token") or None
     return None
 
