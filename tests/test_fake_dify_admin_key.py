@@ -117,3 +117,16 @@ def test_a_session_cookie_takes_precedence_over_the_key(
 
     assert profile.status_code == 200
     assert profile.json()["email"] == member.email
+
+
+def test_before_1_9_2_the_key_counts_only_as_a_bearer_header(
+    fake_dify: FakeDifyFactory,
+) -> None:
+    fake = fake_dify("legacy", admin_api_key=KEY)
+    workspace = fake.account.workspaces[0]
+    headers = {"X-WORKSPACE-ID": workspace["id"]}
+
+    profile = call(fake, "GET", f"/account/profile?_token={KEY}", headers=headers)
+
+    assert profile.status_code == 401
+    assert profile.json()["message"] == "Invalid token."
