@@ -768,6 +768,29 @@ def test_cookie_refresh_rotates(fake_dify: FakeDifyFactory, generation: str) -> 
     assert session.get("/account/profile").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("generation", "key"),
+    [("legacy", "data"), ("cookie", "message"), ("modern", "message")],
+)
+def test_refresh_for_a_banned_account(
+    fake_dify: FakeDifyFactory, generation: str, key: str
+) -> None:
+    server = fake_dify(generation)
+    account = server.add_account("bad@example.com", "B4nned-pass")
+    session = login(server, "bad@example.com", "B4nned-pass")
+    account.banned = True
+    response = session.refresh()
+    assert response.status_code == 401
+    assert response.json() == {
+        "result": "fail",
+        key: "401 Unauthorized: Account is banned.",
+    }
+    assert not set_cookie_headers(response)
+    # The token is kept: it renews again once the ban is lifted.
+    account.banned = False
+    assert session.refresh().status_code == 200
+
+
 def test_refresh_needs_no_csrf_and_no_setup(fake_server: FakeDify) -> None:
     session = login(fake_server)
     fake_server.setup_done = False  # refresh skips the setup check

@@ -590,11 +590,9 @@ def refresh_token(fake: FakeDify, request: Request) -> Response:
     if not token:
         return Response(401, {"result": "fail", "message": "No refresh token provided"})
     try:
-        account_id, refresh = fake.refresh_tokens.rotate(token)
+        account_id, refresh = rotate_refresh_token(fake, token)
     except TokenError as error:
         return Response(401, {"result": "fail", "message": str(error)})
-    if fake.book.by_id(account_id) is None:
-        return Response(401, {"result": "fail", "message": "Invalid account"})
     access = fake.issuer.access_token(account_id)
     csrf = fake.issuer.csrf_token(account_id)
     return cookie_response(fake, access, refresh, csrf, csrf_first=True)
@@ -605,7 +603,7 @@ def refresh_from_body(fake: FakeDify, request: Request) -> Response:
     if not isinstance(token, str) or not token:
         raise missing("RefreshTokenPayload", "json", "refresh_token")
     try:
-        account_id, refresh = fake.refresh_tokens.rotate(token)
+        account_id, refresh = rotate_refresh_token(fake, token)
     except TokenError as error:
         return Response(401, {"result": "fail", "data": str(error)})
     data = {
@@ -613,6 +611,24 @@ def refresh_from_body(fake: FakeDify, request: Request) -> Response:
         "refresh_token": refresh,
     }
     return Response(200, {"result": "success", "data": data})
+
+
+def rotate_refresh_token(fake: FakeDify, token: str) -> tuple[str, str]:
+    """Check the token and its account, then trade it for a new one.
+
+    A failure leaves the token as it was. The messages are Dify's exception
+    texts: a banned account's is werkzeug's Unauthorized turned into a string.
+    """
+    account_id = fake.refresh_tokens.owner(token)
+    if account_id is None:
+        raise TokenError("Invalid refresh token")
+    account = fake.book.by_id(account_id)
+    if account is not None and account.banned:
+        raise TokenError("401 Unauthorized: Account is banned.")
+    # Dify loads no account that belongs to no workspace.
+    if account is None or not account.workspaces:
+        raise TokenError("Invalid account")
+    return fake.refresh_tokens.rotate(token)
 
 
 @route("/logout", "GET", when=lambda b: b.logout_method == "GET", auth=True)
