@@ -209,13 +209,30 @@ def test_banned_account(fake_server: FakeDify) -> None:
     )
 
 
-def test_banned_after_the_send(fake_server: FakeDify) -> None:
-    account = fake_server.add_account("bad@example.com", "B4nned-pass")
-    token = send(fake_server, "bad@example.com").json()["data"]
+@pytest.mark.parametrize(
+    ("version", "status", "code"),
+    [
+        ("1.9.1", 401, "unauthorized"),
+        ("1.11.1", 401, "unauthorized"),
+        ("1.13.3", 401, "unauthorized"),
+        ("1.14.0", 400, "account_banned"),
+        ("1.16.0-rc1", 400, "account_banned"),
+    ],
+)
+def test_banned_after_the_send(
+    fake_dify: FakeDifyFactory, version: str, status: int, code: str
+) -> None:
+    server = fake_dify(version=version)
+    account = server.add_account("bad@example.com", "B4nned-pass")
+    token = send(server, "bad@example.com").json()["data"]
     account.banned = True
-    code = fake_server.last_code("bad@example.com")
-    response = validity(fake_server, token, code, email="bad@example.com")
-    assert error(response) == (400, "account_banned", "Account is banned.")
+    mailed = server.last_code("bad@example.com")
+    response = validity(server, token, mailed, email="bad@example.com")
+    assert error(response) == (status, code, "Account is banned.")
+    assert ("WWW-Authenticate" in response.headers) == (status == 401)
+    # The code was right, so the token is spent all the same.
+    again = validity(server, token, mailed, email="bad@example.com")
+    assert error(again) == INVALID_TOKEN
 
 
 def test_code_login_clears_the_password_lockout(fake_server: FakeDify) -> None:

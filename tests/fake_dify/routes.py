@@ -562,6 +562,9 @@ def email_code_validity(fake: FakeDify, request: Request) -> Response:
         # Only reachable when registration is open: the send refused otherwise.
         account = fake.book.add(email, None, email.partition("@")[0], workspaces=[])
     if account.banned:
+        # The token is spent by now, as Dify revokes it before the lookup.
+        if fake.behaviour.banned_code_login_unauthorized:
+            raise unauthorized("Account is banned.")
         raise ApiError(400, "account_banned", "Account is banned.")
     if not account.workspaces:
         if not fake.features.get("is_allow_create_workspace"):

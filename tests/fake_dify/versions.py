@@ -89,6 +89,12 @@ class Behaviour:
         return not at_least(self.version, "1.9.0")
 
     @property
+    def banned_code_login_unauthorized(self) -> bool:
+        """Before 1.14 an email-code login of a banned account failed with the
+        account lookup's own 401; 1.14.0 turned it into 400 account_banned."""
+        return not at_least(self.version, "1.14.0")
+
+    @property
     def email_code_sends(self) -> tuple[int, int]:
         """How many codes one email may be sent, per how many seconds."""
         return (3, 300) if at_least(self.version, "1.9.0") else (1, 60)
