@@ -429,6 +429,48 @@ def test_lockout_is_per_email_case_insensitive(fake_server: FakeDify) -> None:
     assert post_login(fake_server, "other@example.com", "An0ther-pass").ok
 
 
+@pytest.mark.parametrize("version", ["1.9.1", "1.11.2"])
+def test_until_1_11_2_emails_match_as_typed(
+    fake_dify: FakeDifyFactory, version: str
+) -> None:
+    server = fake_dify(version=version)
+    response = post_login(server, email="Admin@Example.com")
+    assert error_code(response)[:2] == (401, "authentication_failed")
+    # Failures are counted per email as typed: the lower-case one is not locked.
+    for _ in range(5):
+        post_login(server, email="Admin@Example.com")
+    assert post_login(server, email="Admin@Example.com").status_code == 429
+    assert post_login(server).status_code == 200
+    # Another spelling is another account.
+    server.add_account("ADMIN@example.com", "Upp3r-case-pass")
+    assert post_login(server, "ADMIN@example.com", "Upp3r-case-pass").ok
+
+
+def test_from_1_11_3_an_email_is_tried_in_lower_case(
+    fake_dify: FakeDifyFactory,
+) -> None:
+    server = fake_dify(version="1.11.3")
+    assert post_login(server, email="Admin@Example.com").status_code == 200
+    # Only the typed email is lowered: a mixed-case record is found as typed.
+    server.add_account("Old@Example.com", "0ld-record-pass")
+    assert post_login(server, "Old@Example.com", "0ld-record-pass").ok
+    response = post_login(server, "old@example.com", "0ld-record-pass")
+    assert error_code(response)[:2] == (401, "authentication_failed")
+
+
+@pytest.mark.parametrize(
+    ("version", "stored"),
+    [("1.11.2", "Owner@Example.com"), ("1.11.3", "owner@example.com")],
+)
+def test_setup_keeps_or_lowers_the_email(
+    fake_dify: FakeDifyFactory, version: str, stored: str
+) -> None:
+    server = fake_dify(version=version, setup_done=False)
+    body = {"email": "Owner@Example.com", "name": "Owner", "password": "s3cretpass"}
+    assert call(server, "POST", "/setup", json=body).status_code == 201
+    assert server.account.email == stored
+
+
 def test_success_clears_the_failure_count(fake_server: FakeDify) -> None:
     for _ in range(5):
         assert post_login(fake_server, password="wrong-password1").status_code == 401

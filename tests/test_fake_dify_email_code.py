@@ -57,7 +57,8 @@ def test_send_puts_a_code_in_the_mailbox(fake_server: FakeDify) -> None:
     assert body["result"] == "success"
     assert UUID.match(body["data"])
     mail = fake_server.mailbox[-1]
-    assert (mail.email, mail.token) == ("Admin@Example.com", body["data"])
+    # The account was found in lower case, and the code goes to its email.
+    assert (mail.email, mail.token) == ("admin@example.com", body["data"])
     assert re.fullmatch(r"\d{6}", mail.code)
     assert fake_server.last_code("admin@example.com") == mail.code
     with pytest.raises(LookupError):
@@ -183,6 +184,48 @@ def test_open_registration_creates_the_account(fake_server: FakeDify) -> None:
     profile = session.get("/account/profile").json()
     assert (profile["email"], profile["is_password_set"]) == ("new@example.com", False)
     assert len(session.get("/workspaces").json()["workspaces"]) == 1
+
+
+def test_until_1_11_2_the_email_must_match_as_typed(
+    fake_dify: FakeDifyFactory,
+) -> None:
+    server = fake_dify(version="1.11.2")
+    assert error(send(server, "Admin@Example.com"))[:2] == (400, "account_not_found")
+
+    # With registration open the other spelling is a new address of its own,
+    # with its own send limit, and its code is for it alone.
+    server.features["is_allow_register"] = True
+    server.features["is_allow_create_workspace"] = True
+    for _ in range(3):
+        token = send(server, "Admin@Example.com").json()["data"]
+    assert send(server, "Admin@Example.com").status_code == 429
+    assert send(server).ok
+    code = server.mailbox[-2].code
+    assert server.mailbox[-2].email == "Admin@Example.com"
+    assert error(validity(server, token, code))[:2] == (400, "invalid_email")
+    made = validity(server, token, code, email="Admin@Example.com")
+    profile = Session.from_response(server, made).get("/account/profile").json()
+    assert profile["email"] == "Admin@Example.com"
+    assert profile["id"] != server.account.id
+
+
+def test_from_1_11_3_case_is_folded(fake_dify: FakeDifyFactory) -> None:
+    server = fake_dify(version="1.11.3")
+    for _ in range(3):
+        token = send(server, "Admin@Example.com").json()["data"]
+    # The sends went to the account's email, and are counted there.
+    assert send(server).status_code == 429
+    code = server.last_code(EMAIL)
+    session = Session.from_response(server, validity(server, token, code))
+    assert session.get("/account/profile").json()["id"] == server.account.id
+
+    server.features["is_allow_register"] = True
+    server.features["is_allow_create_workspace"] = True
+    token = send(server, "New@Example.com").json()["data"]
+    assert server.mailbox[-1].email == "new@example.com"
+    made = validity(server, token, server.mailbox[-1].code, email="NEW@example.com")
+    profile = Session.from_response(server, made).get("/account/profile").json()
+    assert profile["email"] == "new@example.com"
 
 
 def test_no_workspace_and_none_allowed(fake_server: FakeDify) -> None:

@@ -86,10 +86,17 @@ def new_workspace(name: str) -> Workspace:
 @dataclass
 class AccountBook:
     """Everything the fake keeps about people, as Dify keeps it in its database
-    and Redis: accounts, failed logins, email-code tokens and sends."""
+    and Redis: accounts, failed logins, email-code tokens and sends.
+
+    Emails are stored as given. fold_case is Dify from 1.11.3: a lookup that
+    finds nothing tries the email in lower case, and failed logins are counted
+    per lower-cased email. Before, an email matched only as typed, in the
+    database and in Redis alike.
+    """
 
     lockout_seconds: float = LOCKOUT_SECONDS
     email_code_ttl: float = EMAIL_CODE_TTL
+    fold_case: bool = False
     accounts: dict[str, Account] = field(default_factory=dict)
     frozen_emails: set[str] = field(default_factory=set)
     mailbox: list[Mail] = field(default_factory=list)
@@ -112,7 +119,7 @@ class AccountBook:
         names = [f"{name}'s Workspace"] if workspaces is None else workspaces
         for workspace_name in names:
             self.add_workspace(account, workspace_name)
-        self.accounts[email.lower()] = account
+        self.accounts[email] = account
         return account
 
     def add_workspace(self, account: Account, name: str) -> Workspace:
@@ -123,7 +130,14 @@ class AccountBook:
         return workspace
 
     def find(self, email: str) -> Account | None:
-        return self.accounts.get(email.lower())
+        account = self.accounts.get(email)
+        if account is None and self.fold_case:
+            account = self.accounts.get(email.lower())
+        return account
+
+    def key(self, email: str) -> str:
+        """The email as the server files it in Redis."""
+        return email.lower() if self.fold_case else email
 
     def by_id(self, account_id: str) -> Account | None:
         for account in self.accounts.values():
@@ -141,26 +155,28 @@ class AccountBook:
 
     def record_failure(self, email: str) -> None:
         count = self._failure_count(email) + 1
-        self._failures[email.lower()] = (count, time.time() + self.lockout_seconds)
+        expires = time.time() + self.lockout_seconds
+        self._failures[self.key(email)] = (count, expires)
 
     def clear_failures(self, email: str) -> None:
-        self._failures.pop(email.lower(), None)
+        self._failures.pop(self.key(email), None)
 
     def _failure_count(self, email: str) -> int:
-        count, until = self._failures.get(email.lower(), (0, 0.0))
+        count, until = self._failures.get(self.key(email), (0, 0.0))
         return count if until > time.time() else 0
 
-    # Email codes
+    # Email codes: `email` is where the code goes, the account's own email
+    # when there is an account. Sends are limited per that address.
 
     def may_send_code(self, email: str, limit: int, window: float) -> bool:
         now = time.time()
-        recent = [t for t in self._sends.get(email.lower(), []) if t > now - window]
-        self._sends[email.lower()] = recent
+        recent = [t for t in self._sends.get(email, []) if t > now - window]
+        self._sends[email] = recent
         return len(recent) < limit
 
     def send_code(self, email: str, language: str) -> Mail:
         """Issue a token and code, cancelling the email's previous token."""
-        previous = self._latest_code_token.pop(email.lower(), None)
+        previous = self._latest_code_token.pop(email, None)
         if previous is not None:
             self._code_tokens.pop(previous, None)
 
@@ -168,8 +184,8 @@ class AccountBook:
         token = str(uuid.uuid4())
         code = f"{secrets.randbelow(10**6):06d}"
         self._code_tokens[token] = _CodeToken(email, code, now + self.email_code_ttl)
-        self._latest_code_token[email.lower()] = token
-        self._sends.setdefault(email.lower(), []).append(now)
+        self._latest_code_token[email] = token
+        self._sends.setdefault(email, []).append(now)
 
         mail = Mail(email=email, code=code, token=token, language=language, sent_at=now)
         self.mailbox.append(mail)
@@ -183,13 +199,13 @@ class AccountBook:
         entry = self._code_tokens.get(token)
         if entry is None or entry.expires_at <= time.time():
             raise EmailCodeError("invalid_or_expired_token")
-        if entry.email != email:
+        if self.key(entry.email) != self.key(email):
             raise EmailCodeError("invalid_email")
         if entry.code != code:
             raise EmailCodeError("email_code_error")
         del self._code_tokens[token]
-        if self._latest_code_token.get(email.lower()) == token:
-            del self._latest_code_token[email.lower()]
+        if self._latest_code_token.get(entry.email) == token:
+            del self._latest_code_token[entry.email]
 
     def last_code(self, email: str) -> str:
         for mail in reversed(self.mailbox):

@@ -171,7 +171,9 @@ class FakeDify:
         self.features: dict[str, Any] = system_features(
             self.behaviour.modern_shapes, cloud
         )
-        self.book = AccountBook(email_code_ttl=email_code_ttl)
+        self.book = AccountBook(
+            email_code_ttl=email_code_ttl, fold_case=self.behaviour.folds_email_case
+        )
         limit, window = self.behaviour.email_code_sends
         self.email_code_limit: int = limit
         self.email_code_window: float = window

@@ -89,6 +89,12 @@ class Behaviour:
         return not at_least(self.version, "1.9.0")
 
     @property
+    def folds_email_case(self) -> bool:
+        """From 1.11.3 an email not found as typed is looked up in lower case,
+        and new accounts and login limits use the lower-cased email."""
+        return at_least(self.version, "1.11.3")
+
+    @property
     def banned_code_login_unauthorized(self) -> bool:
         """Before 1.14 an email-code login of a banned account failed with the
         account lookup's own 401; 1.14.0 turned it into 400 account_banned."""
