@@ -386,3 +386,46 @@ def test_old_draft_import(fake_dify: FakeDifyFactory) -> None:
     response = session.post(f"/apps/{chat.id}/workflows/draft/import", {"data": text})
     assert response.status_code == 404
     assert response.json()["code"] == "app_not_found"
+
+
+QUOTA = "The number of apps has reached the limit of your subscription."
+
+
+@pytest.mark.parametrize(
+    ("version", "route", "body"),
+    [
+        ("0.11.2", "/apps/import", {"data": dsl("0.1.3")}),
+        (
+            "1.2.0",
+            "/apps/imports",
+            {"mode": "yaml-content", "yaml_content": dsl("0.1.5")},
+        ),
+    ],
+)
+def test_a_full_app_quota_refuses_the_import_before_the_role(
+    fake_dify: FakeDifyFactory, version: str, route: str, body: dict[str, str]
+) -> None:
+    fake = fake_dify(version=version, cloud=True)
+    fake.apps.quota = 1
+    fake.apps.add("Existing")
+    session = login(fake)
+    workspace = fake.account.current_workspace
+    assert workspace is not None
+
+    workspace["role"] = "normal"
+    refused = session.post(route, body)
+    assert refused.json() == {"code": "forbidden", "message": QUOTA, "status": 403}
+    workspace["role"] = "owner"
+    assert session.post(route, body).json()["message"] == QUOTA
+
+    fake.apps.quota = 0  # as in Dify: no limit
+    assert session.post(route, body).status_code in (200, 201)
+
+
+def test_from_0_12_to_1_1_imports_ignore_the_quota(fake_dify: FakeDifyFactory) -> None:
+    fake = fake_dify(version="1.1.3", cloud=True)
+    fake.apps.quota = 1
+    fake.apps.add("Existing")
+    status, answer = import_yaml(login(fake), dsl("0.1.5"))
+    assert (status, answer["status"]) == (200, "completed")
+    assert len(fake.apps.apps) == 2

@@ -102,6 +102,12 @@ class AppStore:
 
     import_ttl overrides how long a pending import waits for its confirm call
     (180 s before 1.0.0, 600 s from it).
+
+    quota is how many apps a workspace's subscription allows, as Dify Cloud's
+    billing sets it. With the workspace full, an import is refused with 403
+    before the role is looked at: always on the import route before 0.12.0, and
+    from 1.2.0 on the new one (0.12.0 to 1.1.x never checked). None is billing
+    turned off, as on a self-hosted server; 0, as in Dify, is no limit.
     """
 
     def __init__(self, fake: FakeDify) -> None:
@@ -109,6 +115,7 @@ class AppStore:
         self.apps: dict[str, FakeApp] = {}
         self.pending: dict[str, PendingImport] = {}
         self.import_ttl: float | None = None
+        self.quota: int | None = None
 
     def add(
         self,
@@ -179,6 +186,18 @@ def require_editor(request: Request) -> Account:
     if workspace is None or workspace.get("role", "owner") not in EDIT_ROLES:
         raise ApiError(403, "forbidden", DESCRIPTIONS[403])
     return account
+
+
+QUOTA_REACHED = "The number of apps has reached the limit of your subscription."
+
+
+def check_app_quota(fake: FakeDify, request: Request) -> None:
+    """Dify Cloud's billing check: no new app once the workspace is full."""
+    limit = fake.apps.quota
+    if limit is None:
+        return
+    if 0 < limit <= len(fake.apps.in_workspace(current_tenant(request))):
+        raise ApiError(403, "forbidden", QUOTA_REACHED)
 
 
 def app_model(fake: FakeDify, request: Request) -> FakeApp:
@@ -462,6 +481,7 @@ def create_or_update(
     "/apps/import", "POST", when=lambda b: not at_least(b.version, "0.12.0"), auth=True
 )
 def old_import(fake: FakeDify, request: Request) -> Response:
+    check_app_quota(fake, request)
     require_editor(request)
     body = request.json()
     if not isinstance(body.get("data"), str):
@@ -602,6 +622,8 @@ def import_response(body: dict[str, Any]) -> Response:
 
 @route("/apps/imports", "POST", when=lambda b: at_least(b.version, "0.12.0"), auth=True)
 def app_import(fake: FakeDify, request: Request) -> Response:
+    if at_least(fake.version, "1.2.0"):
+        check_app_quota(fake, request)
     require_editor(request)
     body = request.json()
     mode = body.get("mode")
