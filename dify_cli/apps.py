@@ -60,6 +60,24 @@ def _forbidden(action: str) -> AuthError:
     )
 
 
+# How werkzeug's bare Forbidden begins, which Dify sends when a role falls short.
+_BARE_FORBIDDEN = "You don't have the permission to access the requested resource"
+
+
+def _import_forbidden(reply: Reply) -> DifyError:
+    """A 403 on import: a role that falls short, unless the server says what
+    else it is (Dify Cloud refuses with its own message when the workspace has
+    as many apps as its subscription allows)."""
+    message = reply.message
+    if not message or message == "Forbidden" or message.startswith(_BARE_FORBIDDEN):
+        return _forbidden("importing apps")
+    return ApiError(
+        f"The server refused the import: {message.rstrip('.')}.",
+        status=reply.status,
+        code=reply.code,
+    )
+
+
 # -- listing ---------------------------------------------------------------
 
 
@@ -586,7 +604,7 @@ def _import_body(conn: Connection, reply: Reply) -> dict[str, Any]:
     """The Import object of an answer; DifyError for a failed import."""
     body = reply.body
     if reply.status == 403:
-        raise _forbidden("importing apps")
+        raise _import_forbidden(reply)
     if not isinstance(body, dict) or body.get("status") not in (
         "completed",
         "completed-with-warnings",
@@ -665,7 +683,7 @@ def _check_old_reply(conn: Connection, reply: Reply) -> None:
     if reply.status < 300:
         return
     if reply.status == 403:
-        raise _forbidden("importing apps")
+        raise _import_forbidden(reply)
     if reply.status == 404:
         raise NotFoundError(
             f"The server has no such workflow app: {reply.message or 'not found'}",

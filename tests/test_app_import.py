@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 import yaml
 
+from tests.fake_dify.apps import dsl_version
 from tests.test_app import connect, one_error
 
 if TYPE_CHECKING:
@@ -234,6 +235,26 @@ def test_import_needs_an_editing_role(
     connect(dify, fake)
     result = dify("app", "import", write(tmp_path, dsl(version="0.6.0")))
     one_error(result, 4, "does not allow importing apps")
+
+
+@pytest.mark.parametrize("version", ["1.16.0-rc1", "1.2.0", "0.11.2"])
+def test_a_full_app_quota_is_not_blamed_on_the_role(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, tmp_path: Path, version: str
+) -> None:
+    fake = fake_dify(version=version, cloud=True)
+    fake.apps.quota = 1
+    fake.apps.add("Existing")
+    connect(dify, fake)
+    path = write(tmp_path, dsl(version=dsl_version(version)))
+    result = dify("app", "import", path)
+    one_error(
+        result,
+        1,
+        "Error: The server refused the import: "
+        "The number of apps has reached the limit of your subscription.",
+    )
+    assert "role" not in result.stderr
+    assert [app.name for app in fake.apps.apps.values()] == ["Existing"]
 
 
 # Servers before 0.12.0: POST /apps/import, and the draft import to replace
