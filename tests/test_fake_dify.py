@@ -65,6 +65,27 @@ def test_every_response_reports_the_version(
 
 
 @pytest.mark.parametrize(
+    ("version", "exposed", "on_405"),
+    [
+        ("1.10.1", "X-Env, X-Version", False),
+        ("1.11.1", "X-Env, X-Trace-Id, X-Version", False),
+        ("1.12.0", "X-Env, X-Trace-Id, X-Version", True),
+    ],
+)
+def test_cors_headers(
+    fake_dify: FakeDifyFactory, version: str, exposed: str, on_405: bool
+) -> None:
+    server = fake_dify(version=version)
+    response = call(server, "GET", "/system-features")
+    assert response.headers["Access-Control-Allow-Origin"] == server.url
+    assert response.headers["Access-Control-Expose-Headers"] == exposed
+    assert response.headers["Access-Control-Allow-Credentials"] == "true"
+    # Before 1.12 CORS covered only requests that reached a route.
+    wrong_method = call(server, "PUT", "/login")
+    assert ("Access-Control-Allow-Origin" in wrong_method.headers) == on_405
+
+
+@pytest.mark.parametrize(
     ("generation", "version"),
     [("legacy", "1.9.1"), ("cookie", "1.11.1"), ("modern", "1.16.0-rc1")],
 )

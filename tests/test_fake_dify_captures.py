@@ -5,8 +5,9 @@ version, carrying state forward: wherever a recorded request used a token,
 cookie, email-code token or code that the real server had issued, the replay
 sends the value the fake issued at the same point instead. The fake must then
 answer with the same status, the same JSON body (keys, and values apart from
-tokens, ids and timestamps), the same Set-Cookie names and attributes, and an
-X-Version header.
+tokens, ids and timestamps), the same Set-Cookie names and attributes, and the
+same values for every other header Dify sets (X-Version, Content-Type, Vary,
+WWW-Authenticate, CORS...), leaving out those that change on every run.
 
 No exchange is skipped. One is replayed with time compressed, see
 `test_email_code_capture`.
@@ -47,6 +48,15 @@ VOLATILE_KEYS = {
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 WRONG_CODE = "000000"  # the one deliberately wrong code in the captures
 SKIPPED_REQUEST_HEADERS = {"host", "content-length"}
+
+# Response headers not compared by value, and why.
+UNCOMPARED_HEADERS = {
+    "date",  # the clock at recording time
+    "content-length",  # tokens, ids and timestamps make bodies differ in length
+    "server",  # the WSGI server in front of Dify: gunicorn on two recordings
+    "connection",  # hop by hop, up to the HTTP server and the client
+    "set-cookie",  # values are tokens: names and attributes compared on their own
+}
 
 
 def load(name: str) -> dict[str, Any]:
@@ -200,10 +210,37 @@ def assert_same_cookies(recorded: list[str], actual: list[str], where: str) -> N
                 assert value == wanted, f"{where}: {name} {key}"
 
 
-def assert_answers_like(exchange: dict[str, Any], answer: Answer, where: str) -> None:
+def compared_headers(
+    headers: list[list[str]] | list[tuple[str, str]],
+) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for name, value in headers:
+        if name.lower() not in UNCOMPARED_HEADERS:
+            found.setdefault(name.lower(), []).append(value)
+    return found
+
+
+def assert_same_headers(
+    exchange: dict[str, Any], answer: Answer, server: FakeDify, where: str
+) -> None:
+    """The headers Dify sets, by value; the recorded server's own origin (the
+    console origin CORS allows was set to it) stands for the fake's."""
+    host = {k.lower(): v for k, v in exchange["request"]["headers"]}["host"]
+    recorded = {
+        name: [value.replace(f"http://{host}", server.url) for value in values]
+        for name, values in compared_headers(exchange["response"]["headers"]).items()
+    }
+    actual = compared_headers(answer.headers)
+    for name in sorted(set(recorded) | set(actual)):
+        assert actual.get(name) == recorded.get(name), f"{where}: {name}"
+
+
+def assert_answers_like(
+    exchange: dict[str, Any], answer: Answer, server: FakeDify, where: str
+) -> None:
     recorded = exchange["response"]
     assert answer.status == recorded["status"], f"{where}: {answer.body}"
-    assert answer.header("X-Version"), f"{where}: no X-Version"
+    assert_same_headers(exchange, answer, server, where)
     recorded_cookies = [v for k, v in recorded["headers"] if k == "Set-Cookie"]
     assert_same_cookies(recorded_cookies, answer.cookies(), where)
     if recorded["body"]:
@@ -226,7 +263,8 @@ def replay(server: FakeDify, capture: dict[str, Any], pause: float = 0.0) -> int
         previous = recorded_at
 
         answer = session.send(exchange["request"])
-        assert_answers_like(exchange, answer, f"#{index} {exchange['title']}")
+        where = f"#{index} {exchange['title']}"
+        assert_answers_like(exchange, answer, server, where)
         session.learn(exchange["response"], answer)
     return len(capture["exchanges"])
 

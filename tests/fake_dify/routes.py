@@ -103,16 +103,34 @@ def route(
 
 def dispatch(fake: FakeDify, request: Request) -> Response:
     """Answer one request as the server generation would, errors included."""
-    response, authenticated = _dispatch(fake, request)
-    if authenticated or fake.behaviour.modern_shapes:
+    behaviour = fake.behaviour
+    response, entry = _dispatch(fake, request)
+    console = request.path.startswith(PREFIX + "/")
+    if console and (entry is not None or behaviour.cors_on_routing_errors):
+        add_cors_headers(fake, response)
+    if (entry is not None and entry.auth) or behaviour.modern_shapes:
         response.headers.append(("Vary", "Cookie"))
     return response
 
 
-def _dispatch(fake: FakeDify, request: Request) -> tuple[Response, bool]:
+def add_cors_headers(fake: FakeDify, response: Response) -> None:
+    """What flask-cors adds for the console, even to a request with no Origin.
+
+    The allowed origin is the console's, a server setting; the fake names its
+    own, as the recorded servers were set up.
+    """
+    response.headers += [
+        ("Access-Control-Allow-Origin", fake.url),
+        ("Access-Control-Expose-Headers", fake.behaviour.exposed_headers),
+        ("Access-Control-Allow-Credentials", "true"),
+    ]
+
+
+def _dispatch(fake: FakeDify, request: Request) -> tuple[Response, Route | None]:
+    """The answer, and the route that gave it (None for a routing error)."""
     behaviour = fake.behaviour
     if not request.path.startswith(PREFIX + "/"):
-        return ApiError(404, "not_found", DESCRIPTIONS[404]).response(False), False
+        return ApiError(404, "not_found", DESCRIPTIONS[404]).response(False), None
 
     # The newest registration wins, so a test can stand in for a built-in.
     path = request.path[len(PREFIX) :]
@@ -122,11 +140,11 @@ def _dispatch(fake: FakeDify, request: Request) -> tuple[Response, bool]:
         if match and (entry.when is None or entry.when(behaviour)):
             candidates.append((entry, match.groupdict()))
     if not candidates:
-        return ApiError(404, "not_found", DESCRIPTIONS[404]).response(False), False
+        return ApiError(404, "not_found", DESCRIPTIONS[404]).response(False), None
     chosen = [(e, p) for e, p in candidates if e.method == request.method]
     if not chosen:
         error = ApiError(405, "method_not_allowed", DESCRIPTIONS[405])
-        return error.response(False), False
+        return error.response(False), None
 
     entry, params = chosen[0]
     request.params = params
@@ -146,7 +164,7 @@ def _dispatch(fake: FakeDify, request: Request) -> tuple[Response, bool]:
         elif behaviour.reqparse:
             style = "reqparse"
         response = invalid_input_response(error, style, fake.pydantic_version)
-    return response, entry.auth
+    return response, entry
 
 
 # Checks shared by routes

@@ -125,6 +125,19 @@ class Behaviour:
         return at_least(self.version, "1.12.0")
 
     @property
+    def exposed_headers(self) -> str:
+        """The CORS Access-Control-Expose-Headers: 1.11.0 added X-Trace-Id."""
+        if at_least(self.version, "1.11.0"):
+            return "X-Env, X-Trace-Id, X-Version"
+        return "X-Env, X-Version"
+
+    @property
+    def cors_on_routing_errors(self) -> bool:
+        """From 1.12.0 CORS covers all of /console/api, so a 404 or 405 gets the
+        headers too; before, only requests that reached a route did."""
+        return at_least(self.version, "1.12.0")
+
+    @property
     def issuer(self) -> str:
         return "CLOUD" if self.cloud else "SELF_HOSTED"
 
