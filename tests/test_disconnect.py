@@ -170,3 +170,36 @@ def test_a_session_for_another_server_is_deleted_without_being_sent(
     assert old.counts == {}
     assert new.counts == {}
     assert store(config_dir).load("default") is None
+
+
+@pytest.mark.parametrize("text", ["{not json", '{"server": 1}', "\udcff"])
+def test_deletes_an_unreadable_session_without_logging_out(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path, text: str
+) -> None:
+    fake = fake_dify("modern")
+    connect(dify, fake)
+    path = store(config_dir).path_for("default")
+    path.write_text(text, encoding="utf-8", errors="surrogateescape")
+    result = dify("disconnect")
+    assert result.exit_code == 0, result.output
+    assert "Deleted the unreadable session of profile default." in result.stdout
+    assert not path.exists()
+    assert fake.counts == {}
+
+
+def test_all_deletes_unreadable_sessions(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    fake = fake_dify("modern")
+    connect(dify, fake, "-p", "a")
+    connect(dify, fake, "-p", "b")
+    store(config_dir).path_for("b").write_text("damaged", encoding="utf-8")
+    store(config_dir).path_for("loose").write_text("[]", encoding="utf-8")
+    result = dify("--json", "disconnect", "--all")
+    assert result.exit_code == 0, result.output
+    items = {item["profile"]: item for item in json.loads(result.stdout)}
+    assert items["a"]["server_logout"] is True
+    assert items["b"]["unreadable"] is True
+    assert items["loose"]["unreadable"] is True
+    assert store(config_dir).profiles() == []
+    assert fake.counts == {"POST /console/api/logout": 1}

@@ -35,16 +35,29 @@ def _server_logout(settings: Settings, store: SessionStore) -> str | None:
 
 
 def disconnect_profile(settings: Settings, store: SessionStore) -> dict[str, Any]:
-    """Log out on the server, then delete the stored session whatever happened."""
+    """Log out on the server, then delete the stored session whatever happened.
+
+    A session file that cannot be read is deleted too, without logging out:
+    it may still hold live tokens, but nothing in it can be trusted to say
+    where to send them.
+    """
     session = store.load(settings.profile)
     data: dict[str, Any] = {
         "profile": settings.profile,
         "server": session.server if session else None,
         "had_session": session is not None,
+        "unreadable": False,
         "server_logout": False,
         "warning": None,
     }
     if session is None:
+        if not store.path_for(settings.profile).exists():
+            return data
+        with store.lock(settings.profile):
+            # Read again under the lock: another process may have saved a
+            # good session since.
+            if store.load(settings.profile) is None and store.delete(settings.profile):
+                data["had_session"] = data["unreadable"] = True
         return data
     if session.server != settings.server:
         # The profile's TLS settings are for its own server: the session's
@@ -71,6 +84,10 @@ def _render(items: list[dict[str, Any]]) -> str:
     for item in items:
         if not item["had_session"]:
             lines.append(f"Profile {item['profile']} had no session.")
+        elif item["unreadable"]:
+            lines.append(
+                f"Deleted the unreadable session of profile {item['profile']}."
+            )
         else:
             lines.append(
                 f"Disconnected profile {item['profile']} from {item['server']}."
