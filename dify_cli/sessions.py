@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dify_cli.errors import ConfigError
+from dify_cli.errors import ConfigError, DifyError
 from dify_cli.fileio import atomic_write_text, file_lock, remove_stale_temp_files
 from dify_cli.paths import ensure_private_dir
 
@@ -92,15 +92,32 @@ def _str_or_none(data: Mapping[str, Any], key: str) -> str | None:
     raise ValueError(f"{key} must be a string")
 
 
+def usable_time(value: object) -> float | None:
+    """``value`` as seconds since the epoch, or None if it is not a time we keep.
+
+    The one rule for the times a session holds, on saving and on loading: a
+    finite number from 1970 to the end of year 9999. Anything else (an expiry
+    in milliseconds, NaN, a huge or negative number) is no time at all.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return None
+    if not math.isfinite(seconds) or not 0 <= seconds <= _LATEST_TIME:
+        return None
+    return seconds
+
+
 def _time_or_none(data: Mapping[str, Any], key: str) -> float | None:
     value = data.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{key} must be a number")
-    if not 0 <= value <= _LATEST_TIME:
+    seconds = usable_time(value)
+    if seconds is None:
         raise ValueError(f"{key} is not a time between 1970 and 9999")
-    return float(value)
+    return seconds
 
 
 def _finite_float(text: str) -> float:
@@ -150,6 +167,15 @@ class Session:
     extra: dict[str, str] = field(default_factory=dict)
     pending: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # A time the file could not hold is unknown rather than a session
+        # that saves but never loads again.
+        for name in ("obtained_at", "access_expires_at"):
+            value = getattr(self, name)
+            if value is not None and usable_time(value) is None:
+                log.debug("%s %r is not a usable time: treated as unknown", name, value)
+                setattr(self, name, None)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
         return asdict(self)
@@ -189,6 +215,24 @@ class Session:
             extra=_str_map(data, "extra"),
             pending=dict(pending),
         )
+
+
+def _session_text(profile: str, session: Session) -> str:
+    """The file text of ``session``; DifyError if ``load`` could not read it back.
+
+    A session that saves but never loads would pass for a successful login
+    and then say "not connected".
+    """
+    try:
+        text = json.dumps(session.to_dict(), indent=2, sort_keys=True, allow_nan=False)
+        Session.from_dict(
+            json.loads(text, parse_float=_finite_float, parse_constant=_refuse_constant)
+        )
+    except (ValueError, TypeError, RecursionError) as error:
+        raise DifyError(
+            f"Could not save the session of profile {profile!r}: {error}."
+        ) from None
+    return text + "\n"
 
 
 class SessionStore:
@@ -269,8 +313,8 @@ class SessionStore:
 
     def save(self, profile: str, session: Session) -> None:
         """Store ``session`` for ``profile``, replacing any earlier one."""
+        text = _session_text(profile, session)
         ensure_private_dir(self.directory)
-        text = json.dumps(session.to_dict(), indent=2, sort_keys=True) + "\n"
         with self.lock(profile):
             remove_stale_temp_files(self.path_for(profile))
             atomic_write_text(self.path_for(profile), text, mode=0o600)

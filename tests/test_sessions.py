@@ -191,3 +191,27 @@ def test_profiles_decodes_file_names_and_skips_foreign_ones(
         store.save(name, _session())
     (store.directory / "NotOurs.json").write_text("{}", encoding="utf-8")
     assert store.profiles() == sorted(["prod", "Prod", "con", "é x"])
+
+
+@pytest.mark.parametrize("value", [1796351408000, float("nan"), 1e300, -1.0, 10**400])
+def test_a_time_load_would_refuse_is_saved_as_unknown(
+    tmp_path: Path, value: float
+) -> None:
+    store = SessionStore(tmp_path / "sessions")
+    store.save("p", _session(access_expires_at=value, obtained_at=value))
+    loaded = store.load("p")
+    assert loaded is not None
+    assert loaded.access_expires_at is None
+    assert loaded.obtained_at is None
+
+
+def test_a_session_that_would_not_load_back_is_not_saved(tmp_path: Path) -> None:
+    from dify_cli.errors import DifyError
+
+    store = SessionStore(tmp_path / "sessions")
+    store.save("p", _session())
+    with pytest.raises(DifyError, match="Could not save the session of profile 'p'"):
+        store.save("p", _session(access_token="new", pending={"at": float("nan")}))
+    loaded = store.load("p")
+    assert loaded is not None
+    assert loaded.access_token == "access-secret"
