@@ -532,6 +532,7 @@ def connect(
     force: bool = False,
     interaction: Interaction | None = None,
     saves_profile: bool = True,
+    profiles: ProfileStore | None = None,
 ) -> ConnectResult:
     """Reuse the profile's working session, or log in with ``method``.
 
@@ -545,7 +546,10 @@ def connect(
     whether the caller saves server and email into the profile afterwards,
     so that hints for a later step know whether to repeat them. Nothing is
     sent when the session store cannot be written: the session is kept
-    whatever the profile options say.
+    whatever the profile options say. Nor is a login sent when ``profiles``,
+    the store the caller saves the profile into, cannot be written: the new
+    session would replace the old one while the profile still named the old
+    server.
     """
     store.check_writable()
     io = interaction or Interaction()
@@ -560,6 +564,8 @@ def connect(
         if reused is not None:
             return reused
 
+    if profiles is not None:
+        profiles.check_writable()
     client = make_client(settings)
     try:
         return _login(

@@ -14,6 +14,7 @@ import difflib
 import importlib
 import logging
 import math
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -595,6 +596,40 @@ class ProfileStore:
         )
 
     # Writing
+
+    def check_writable(self) -> None:
+        """Raise ConfigError unless this file could be written now.
+
+        Call it before a step that cannot be undone and whose result the file
+        must record, such as a login: finding out afterwards leaves the two
+        out of step.
+        """
+        problem = self._write_problem()
+        if problem is not None:
+            raise ConfigError(
+                f"Cannot save profiles in {self.path}: {problem}.",
+                hint="Make it writable, or pass --no-save.",
+            )
+
+    def _write_problem(self) -> str | None:
+        # The folder is made on the first write; until then its nearest
+        # existing parent is where that would fail.
+        folder = self.path.parent
+        try:
+            while not folder.exists() and folder.parent != folder:
+                folder = folder.parent
+            if not folder.is_dir():
+                return f"{folder} is not a folder"
+            if not os.access(folder, os.W_OK | os.X_OK):
+                return f"{folder} is not writable"
+            for path in (self.path, self.lock_path):
+                if path.exists() and not path.is_file():
+                    return f"{path} is not a file"
+                if path.exists() and not os.access(path, os.W_OK):
+                    return f"{path} is not writable"
+        except OSError as error:
+            return error.strerror or str(error)
+        return None
 
     def _edit(
         self,

@@ -20,7 +20,7 @@ from tests.fake_dify.tokens import ACCESS_SUBJECT, sign_jwt
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tests.conftest import DifyRunner
+    from tests.conftest import DifyRunner, Result
     from tests.fake_dify import FakeDify
     from tests.fake_dify.fixtures import FakeDifyFactory
 
@@ -102,3 +102,49 @@ def _payload(token: str) -> str:
 
     part = token.split(".")[1]
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)).decode()
+
+
+# -- a login whose profile cannot be saved -------------------------------------
+
+
+def password_connect(dify: DifyRunner, fake: FakeDify, *profile: str) -> Result:
+    return dify(
+        *profile, "connect", "--server", fake.url, "--email", EMAIL,
+        "--password-stdin", input=PASSWORD + "\n",
+    )  # fmt: skip
+
+
+def test_no_login_when_the_profile_cannot_be_saved(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    old, new = fake_dify("legacy"), fake_dify("legacy")
+    assert password_connect(dify, old).exit_code == 0
+    before = sessions(config_dir).path_for("default").read_bytes()
+    profiles = (config_dir / "profiles.toml").read_bytes()
+    # A folder where the lock file goes stops even root from editing the file.
+    (config_dir / "profiles.toml.lock").unlink()
+    (config_dir / "profiles.toml.lock").mkdir()
+    new.reset_counts()
+
+    result = password_connect(dify, new)
+    assert result.exit_code == 3, result.output
+    assert result.stderr.count("\n") == 1
+    assert "Cannot save profiles in" in result.stderr
+    assert "Traceback" not in result.output
+    assert new.counts == {}
+    assert sessions(config_dir).path_for("default").read_bytes() == before
+    assert (config_dir / "profiles.toml").read_bytes() == profiles
+    assert dify("status").exit_code == 0
+
+
+def test_no_save_logs_in_though_the_profile_cannot_be_saved(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    fake = fake_dify("legacy")
+    config_dir.mkdir(parents=True)
+    (config_dir / "profiles.toml.lock").mkdir()
+    result = dify(
+        "connect", "--no-save", "--server", fake.url, "--email", EMAIL,
+        "--password-stdin", input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output

@@ -252,6 +252,7 @@ def _run(
         force=force,
         interaction=Interaction(terminal_prompter(), message, warn),
         saves_profile=not no_save,
+        profiles=None if no_save else app.profile_store(),
     )
     if result.pending:
         # The hint to finish names only the profile: the profile must then
