@@ -161,3 +161,34 @@ def test_an_unexpected_exception_never_shows_a_token(
         assert result.exit_code == 1
         assert "unexpected ValueError: refused ***" in result.stderr
         assert LEAKED_TOKEN not in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--config-dir", "", "profile", "list"],
+        ["-p", "", "status"],
+        ["--profile", " ", "status"],
+        ["connect", "--ca-bundle", "", "--server", "http://127.0.0.1:9"],
+        ["connect", "--server", "", "--method", "token"],
+        ["connect", "--method", ""],
+        ["profile", "add", "x", "--ca-bundle", ""],
+        ["profile", "add", "x", "--workspace", ""],
+    ],
+)
+def test_an_empty_name_or_path_is_a_usage_error(
+    dify: DifyRunner,
+    config_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+) -> None:
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    result = dify(*args)
+    assert result.exit_code == 2, result.output
+    assert "must not be empty" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert list(cwd.iterdir()) == []
+    assert not config_dir.exists()

@@ -16,7 +16,7 @@ import click
 from dify_cli import logs
 from dify_cli.cli.context import app_context
 from dify_cli.cli.output import emit, json_option, message, warn
-from dify_cli.cli.params import check_email
+from dify_cli.cli.params import NonEmptyPath, check_email, reject_empty
 from dify_cli.errors import UsageError
 from dify_cli.plugin_manager import auth_methods, auth_options
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from dify_cli.settings import Settings
 
 _OPTION_TYPES: dict[str, Any] = {
-    "path": click.Path(dir_okay=False, path_type=Path),
+    "path": NonEmptyPath(dir_okay=False, path_type=Path),
     "float": click.FLOAT,
 }
 
@@ -301,11 +301,14 @@ def _build() -> click.Command:
         _run(given=kwargs, **core)
 
     decorators: list[Callable[[Any], Any]] = [
-        click.option("--server", metavar="URL", help="The server's URL."),
+        click.option(
+            "--server", metavar="URL", callback=reject_empty, help="The server's URL."
+        ),
         click.option(
             "--method",
             "method_name",
             metavar="NAME",
+            callback=reject_empty,
             help=f"Auth method: {', '.join(auth_methods())} "
             f"(default {DEFAULTS['auth_method']}).",
         ),
@@ -325,7 +328,7 @@ def _build() -> click.Command:
         ),
         click.option(
             "--ca-bundle",
-            type=click.Path(path_type=Path),
+            type=NonEmptyPath(path_type=Path),
             help="Trust the CA certificates in this PEM file "
             "(or folder of hashed certificates).",
         ),

@@ -12,6 +12,7 @@ from click.core import ParameterSource
 
 from dify_cli import __version__
 from dify_cli.cli.context import AppContext
+from dify_cli.cli.params import NonEmptyPath, reject_empty
 from dify_cli.errors import DifyError
 
 # Each command lives in its own module and is imported only when it runs, so that
@@ -213,11 +214,12 @@ def _configure(ctx: click.Context, _param: click.Parameter, debug: bool) -> bool
     "--profile",
     "-p",
     metavar="NAME",
+    callback=reject_empty,
     help="Profile to use; else $DIFY_PROFILE, default_profile, or 'default'.",
 )
 @click.option(
     "--config-dir",
-    type=click.Path(path_type=Path),
+    type=NonEmptyPath(path_type=Path),
     envvar="DIFY_CONFIG_DIR",
     show_envvar=True,
     help="Folder holding profiles.toml and the sessions.",

@@ -10,7 +10,7 @@ import click
 
 from dify_cli.cli.context import app_context
 from dify_cli.cli.output import emit, json_option, message, setting_text, warn
-from dify_cli.cli.params import check_email
+from dify_cli.cli.params import check_email, reject_empty
 from dify_cli.profiles import (
     CORE_KEYS,
     all_keys,
@@ -29,10 +29,16 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound="Callable[..., Any]")
 
 _SETTING_OPTIONS = (
-    click.option("--server", metavar="URL", help="Root URL of the Dify server."),
+    click.option(
+        "--server",
+        metavar="URL",
+        callback=reject_empty,
+        help="Root URL of the Dify server.",
+    ),
     click.option(
         "--auth-method",
         metavar="METHOD",
+        callback=reject_empty,
         help="How to log in: password, code or token (plugins add more).",
     ),
     click.option(
@@ -47,13 +53,22 @@ _SETTING_OPTIONS = (
         help="Check the server's TLS certificate.",
     ),
     click.option(
-        "--ca-bundle", metavar="PATH", help="PEM file of CA certificates to trust."
+        "--ca-bundle",
+        metavar="PATH",
+        callback=reject_empty,
+        help="PEM file of CA certificates to trust.",
     ),
     click.option(
-        "--timeout", metavar="SECONDS", help="Seconds to wait for the server."
+        "--timeout",
+        metavar="SECONDS",
+        callback=reject_empty,
+        help="Seconds to wait for the server.",
     ),
     click.option(
-        "--workspace", metavar="NAME", help="Workspace to switch to after login."
+        "--workspace",
+        metavar="NAME",
+        callback=reject_empty,
+        help="Workspace to switch to after login.",
     ),
 )
 
