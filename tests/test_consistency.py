@@ -148,3 +148,47 @@ def test_no_save_logs_in_though_the_profile_cannot_be_saved(
         "--password-stdin", input=PASSWORD + "\n",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+
+
+# -- commands of several steps -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "locked"),
+    [(["profile", "rename", "m", "n"], "m"), (["profile", "remove", "m"], "m")],
+)
+def test_a_session_that_cannot_change_leaves_the_profile_alone(
+    fake_dify: FakeDifyFactory,
+    dify: DifyRunner,
+    config_dir: Path,
+    args: list[str],
+    locked: str,
+) -> None:
+    fake = fake_dify("legacy")
+    assert password_connect(dify, fake, "-p", "m").exit_code == 0
+    profiles = (config_dir / "profiles.toml").read_bytes()
+    session = sessions(config_dir).path_for("m").read_bytes()
+    # A folder where the session's lock file goes stops even root.
+    lock = config_dir / "sessions" / f"{locked}.lock"
+    lock.unlink(missing_ok=True)
+    lock.mkdir()
+
+    result = dify(*args)
+    assert result.exit_code == 3, result.output
+    assert result.stderr.count("\n") == 1
+    assert (config_dir / "profiles.toml").read_bytes() == profiles
+    assert sessions(config_dir).path_for("m").read_bytes() == session
+
+
+def test_a_stray_session_file_does_not_stop_all(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    fake = fake_dify("legacy")
+    assert password_connect(dify, fake).exit_code == 0
+    stray = config_dir / "sessions" / "a%20b.json"
+    stray.write_text("{}", encoding="utf-8")
+    status = dify("status", "--all")
+    assert status.exit_code == 0, status.output
+    result = dify("disconnect", "--all")
+    assert result.exit_code == 0, result.output
+    assert "Disconnected profile default" in result.stdout

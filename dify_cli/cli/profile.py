@@ -353,9 +353,20 @@ def unset(name: str, key: str) -> None:
 @json_option
 def rename(old: str, new: str) -> None:
     """Rename profile OLD to NEW, with its stored session."""
+    from dify_cli.sessions import session_file_stem
+
     ctx = app_context()
-    ctx.profile_store().rename(old, new)
-    ctx.session_store().rename(old, new)
+    sessions = ctx.session_store()
+    if not (sessions.path_for(old).exists() or sessions.path_for(new).exists()):
+        ctx.profile_store().rename(old, new)
+    else:
+        # Found out after the profile moved, a session that cannot move would
+        # stay behind under the old name: check, and lock, first.
+        sessions.check_writable()
+        first, second = sorted((old, new), key=session_file_stem)
+        with sessions.lock(first), sessions.lock(second):
+            ctx.profile_store().rename(old, new)
+            sessions.rename(old, new)
     message(f"Renamed profile {old!r} to {new!r}.")
     emit({"old": old, "new": new}, _nothing)
 
@@ -366,8 +377,15 @@ def rename(old: str, new: str) -> None:
 def remove(name: str) -> None:
     """Delete profile NAME and its stored session."""
     ctx = app_context()
-    ctx.profile_store().remove(name)
-    had_session = ctx.session_store().delete(name)
+    sessions = ctx.session_store()
+    if not sessions.path_for(name).exists():
+        ctx.profile_store().remove(name)
+        had_session = sessions.delete(name)
+    else:
+        sessions.check_writable()
+        with sessions.lock(name):
+            ctx.profile_store().remove(name)
+            had_session = sessions.delete(name)
     also = " and its stored session" if had_session else ""
     message(f"Removed profile {name!r}{also}.")
     emit({"name": name, "session_deleted": had_session}, _nothing)
