@@ -255,18 +255,8 @@ class SessionStore:
         except OSError as error:
             log.debug("cannot list session folder %s: %s", self.directory, error)
             return []
-        # Imported here: profiles loads TOML support, which few sessions need.
-        from dify_cli.profiles import check_name
-
-        found = []
-        for path in paths:
-            name = _profile_from_stem(path.stem)
-            try:
-                found.append(check_name(name or ""))
-            except ConfigError:
-                # Not a file of ours, or of a name no command could select.
-                log.debug("ignoring session file %s: not a profile's", path)
-        return sorted(found)
+        names = (_profile_from_stem(path.stem) for path in paths)
+        return sorted(name for name in names if name is not None)
 
     def load(self, profile: str) -> Session | None:
         """The stored session, or None if there is none or it cannot be read."""

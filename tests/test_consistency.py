@@ -178,17 +178,3 @@ def test_a_session_that_cannot_change_leaves_the_profile_alone(
     assert result.stderr.count("\n") == 1
     assert (config_dir / "profiles.toml").read_bytes() == profiles
     assert sessions(config_dir).path_for("m").read_bytes() == session
-
-
-def test_a_stray_session_file_does_not_stop_all(
-    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
-) -> None:
-    fake = fake_dify("legacy")
-    assert password_connect(dify, fake).exit_code == 0
-    stray = config_dir / "sessions" / "a%20b.json"
-    stray.write_text("{}", encoding="utf-8")
-    status = dify("status", "--all")
-    assert status.exit_code == 0, status.output
-    result = dify("disconnect", "--all")
-    assert result.exit_code == 0, result.output
-    assert "Disconnected profile default" in result.stdout
