@@ -203,3 +203,27 @@ def test_all_deletes_unreadable_sessions(
     assert items["loose"]["unreadable"] is True
     assert store(config_dir).profiles() == []
     assert fake.counts == {"POST /console/api/logout": 1}
+
+
+def test_all_goes_on_past_a_profile_that_cannot_be_used(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    fake = fake_dify("modern")
+    for name in ("a", "b", "c"):
+        connect(dify, fake, "--profile", name)
+    profiles = config_dir / "profiles.toml"
+    profiles.write_text(
+        profiles.read_text().replace("[profiles.b]\n", '[profiles.b]\ntimeout = "5s"\n')
+    )
+    sessions = config_dir / "sessions"
+    # A stray session under a name no profile can have.
+    (sessions / "a%20b.json").write_bytes((sessions / "c.json").read_bytes())
+
+    result = dify("disconnect", "--all")
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert "warning: profile b cannot be used" in result.stderr
+    assert "warning: profile a b cannot be used" in result.stderr
+    assert sorted(path.name for path in sessions.glob("*.json")) == []
+    # Only the usable profiles were logged out on the server.
+    assert fake.count("POST", "logout") == 2

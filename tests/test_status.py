@@ -239,3 +239,21 @@ def test_a_session_with_an_absurd_time_counts_as_not_connected(
     assert result.exit_code == 4, result.output
     assert "Status:     not connected" in result.stdout
     assert "Traceback" not in result.output
+
+
+def test_all_shows_the_others_past_a_profile_that_cannot_be_used(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    fake = fake_dify("modern")
+    connect(dify, fake, "--profile", "a")
+    connect(dify, fake, "--profile", "b")
+    profiles = config_dir / "profiles.toml"
+    profiles.write_text(
+        profiles.read_text().replace("[profiles.b]\n", '[profiles.b]\ntimeout = "5s"\n')
+    )
+    result = dify("status", "--all", "--offline", "--json")
+    assert result.exit_code == 3, result.output
+    assert [item["profile"] for item in json.loads(result.stdout)] == ["a"]
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: profile b: ")

@@ -34,16 +34,20 @@ def _server_logout(settings: Settings, store: SessionStore) -> str | None:
     return None
 
 
-def disconnect_profile(settings: Settings, store: SessionStore) -> dict[str, Any]:
+def disconnect_profile(
+    profile: str, settings: Settings | DifyError, store: SessionStore
+) -> dict[str, Any]:
     """Log out on the server, then delete the stored session whatever happened.
 
-    A session file that cannot be read is deleted too, without logging out:
-    it may still hold live tokens, but nothing in it can be trusted to say
-    where to send them.
+    ``settings`` is the profile's, or the error that stopped them resolving
+    (a bad value written by hand, a name no profile can have): the session is
+    then deleted without logging out, as there is no server to trust. A
+    session file that cannot be read is deleted the same way: it may still
+    hold live tokens, but nothing in it says where to send them.
     """
-    session = store.load(settings.profile)
+    session = store.load(profile)
     data: dict[str, Any] = {
-        "profile": settings.profile,
+        "profile": profile,
         "server": session.server if session else None,
         "had_session": session is not None,
         "unreadable": False,
@@ -51,15 +55,20 @@ def disconnect_profile(settings: Settings, store: SessionStore) -> dict[str, Any
         "warning": None,
     }
     if session is None:
-        if not store.path_for(settings.profile).exists():
+        if not store.path_for(profile).exists():
             return data
-        with store.lock(settings.profile):
+        with store.lock(profile):
             # Read again under the lock: another process may have saved a
             # good session since.
-            if store.load(settings.profile) is None and store.delete(settings.profile):
+            if store.load(profile) is None and store.delete(profile):
                 data["had_session"] = data["unreadable"] = True
         return data
-    if session.server != settings.server:
+    if isinstance(settings, DifyError):
+        data["warning"] = (
+            f"profile {profile} cannot be used ({settings.message}); its session "
+            "is deleted here without logging out on the server."
+        )
+    elif session.server != settings.server:
         # The profile's TLS settings are for its own server: the session's
         # tokens are not sent anywhere with them.
         data["warning"] = (
@@ -74,8 +83,8 @@ def disconnect_profile(settings: Settings, store: SessionStore) -> dict[str, Any
                 f"could not log out on {session.server} ({problem}); "
                 "the local session is deleted anyway."
             )
-    with store.lock(settings.profile):
-        store.delete(settings.profile)
+    with store.lock(profile):
+        store.delete(profile)
     return data
 
 
@@ -108,21 +117,24 @@ def command(all_profiles: bool) -> None:
     app = app_context()
     profiles = app.profile_store()
     sessions = app.session_store()
-    selected = resolve_settings(profiles, app.profile, sessions=sessions)
-    names = [selected.profile]
+    chosen: dict[str, Settings | DifyError] = {}
     if all_profiles:
-        # Sessions kept without a profile (`connect --no-save`) go too.
+        # Sessions kept without a profile (`connect --no-save`) go too, and
+        # one profile that cannot be used stops none of the others.
         names = profiles.names()
         names += [name for name in sessions.profiles() if name not in names]
+        for name in names:
+            try:
+                chosen[name] = resolve_settings(profiles, name, check_exists=False)
+            except DifyError as error:
+                chosen[name] = error
+    else:
+        selected = resolve_settings(profiles, app.profile, sessions=sessions)
+        chosen[selected.profile] = selected
 
     results = []
-    for name in names:
-        settings = (
-            selected
-            if name == selected.profile
-            else resolve_settings(profiles, name, check_exists=False)
-        )
-        result = disconnect_profile(settings, sessions)
+    for name, settings in chosen.items():
+        result = disconnect_profile(name, settings, sessions)
         if result["warning"]:
             warn(result["warning"])
         results.append(result)

@@ -224,7 +224,8 @@ def command(all_profiles: bool, offline: bool) -> None:
     """Show who you are connected as, and whether the session works.
 
     Exits 0 when connected, 4 when not (for --all: when any profile is not),
-    5 when the server cannot be reached.
+    5 when the server cannot be reached. With --all, a profile whose settings
+    cannot be used is reported on stderr and the others are still shown.
     """
     from dify_cli.connection import resolve_settings
     from dify_cli.settings import FALLBACK_PROFILE
@@ -232,8 +233,7 @@ def command(all_profiles: bool, offline: bool) -> None:
     app = app_context()
     profiles = app.profile_store()
     sessions = app.session_store()
-    selected = resolve_settings(profiles, app.profile, sessions=sessions)
-
+    codes: list[int] = []
     if all_profiles:
         names = _profile_names(profiles, sessions)
         if not names:
@@ -241,12 +241,19 @@ def command(all_profiles: bool, offline: bool) -> None:
                 "There are no profiles yet.",
                 hint="Run `dify --profile NAME connect --server URL`.",
             )
-        every = [resolve_settings(profiles, name, check_exists=False) for name in names]
+        every = []
+        for name in names:
+            # One profile that cannot be used hides none of the others.
+            try:
+                every.append(resolve_settings(profiles, name, check_exists=False))
+            except DifyError as error:
+                click.echo(f"Error: profile {name}: {error}", err=True)
+                codes.append(error.exit_code)
     else:
-        every = [selected]
+        every = [resolve_settings(profiles, app.profile, sessions=sessions)]
 
     results = [profile_status(s, sessions, offline=offline) for s in every]
-    codes = [code for _, code in results]
+    codes += [code for _, code in results]
     default = profiles.default_name() or FALLBACK_PROFILE
     for data, _ in results:
         data["default"] = data["profile"] == default
