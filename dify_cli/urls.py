@@ -87,6 +87,14 @@ def normalize_server_url(raw: str) -> str:
     text = raw.strip()
     if not text:
         raise ConfigError("The server URL is empty.")
+    # Checked before anything else, so that no later message echoes the URL: a
+    # host name never contains "@", and whatever precedes one may be a password.
+    if "@" in text:
+        raise ConfigError(
+            "The server URL contains a user name or password, so it is not shown.",
+            hint="Give only the server root, such as https://dify.example.com; "
+            "`dify connect` asks for credentials.",
+        )
     if _WHITESPACE_OR_CONTROL.search(text):
         raise ConfigError(
             f"Server URL {_shown(raw)} contains spaces or control characters."
@@ -109,14 +117,11 @@ def normalize_server_url(raw: str) -> str:
     except ValueError as error:
         raise ConfigError(f"Server URL {_shown(raw)} is not a valid URL.") from error
     if parts.query or parts.fragment:
+        # Shown without the query or fragment: either may carry a token.
+        before = text.partition("?")[0].partition("#")[0]
         raise ConfigError(
-            f"Server URL {_shown(raw)} has a query or fragment; give the server root."
-        )
-    if "@" in parts.netloc:
-        raise ConfigError(
-            # Not echoed: the part before "@" may be a password.
-            "The server URL contains a user name or password.",
-            hint="Credentials never go in a profile; `dify connect` asks for them.",
+            f"Server URL {_shown(before)} has a query or fragment; "
+            "give the server root."
         )
 
     host_text, port = _split_host_port(parts.netloc, raw)

@@ -139,3 +139,60 @@ def test_long_host_label_is_refused_by_every_command(
     assert result.stderr.count("\n") == 1
     assert "too long" in result.stderr
     assert "Traceback" not in result.output
+
+
+_userinfo_urls = st.builds(
+    lambda before, user, password, after: f"{before}{user}:{password}@{after}",
+    st.sampled_from(["https://", "http://", "HTTPS://", "ftp://", "", " https://"]),
+    st.text(max_size=8),
+    # Long enough that it cannot appear in a message by chance.
+    st.text(min_size=10),
+    st.sampled_from(["", "host.example", "host.example/?x=1", "host.example#f"])
+    | st.text(),
+)
+
+
+@given(_userinfo_urls)
+def test_no_message_contains_the_password_of_a_url(raw: str) -> None:
+    password = raw.rpartition("@")[0].partition(":")[2]
+    with pytest.raises(ConfigError) as caught:
+        normalize_server_url(raw)
+    assert password not in str(caught.value)
+    assert password not in (caught.value.hint or "")
+
+
+PASSWORD_URLS = [
+    "https://user:s3cretpw@host.example/?x=1",
+    "https://user:s3cretpw@host.example/#frag",
+    "ftp://user:s3cretpw@host.example",
+    "user:s3cretpw@host.example",
+    "https://user:s3cret pw@host.example",
+    "https://user:s3cretpw@[::1",
+    "https://user:s3cretpw@exa$mple.com",
+    "https://user:s3cretpw@host.example/apps",
+]
+
+
+@pytest.mark.parametrize("url", PASSWORD_URLS)
+def test_commands_never_echo_the_password_of_a_server_url(
+    dify: DifyRunner, url: str
+) -> None:
+    added = dify("profile", "add", "p", "--server", url)
+    assert added.exit_code == 3
+    assert "user name or password" in added.stderr
+
+    assert dify("profile", "add", "q").exit_code == 0
+    for result in (
+        added,
+        dify("-p", "q", "status", extra_env={"DIFY_URL": url}),
+        dify("connect", "--server", url, "--email", "a@b.c", input=""),
+    ):
+        assert result.exit_code == 3, result.output
+        assert "s3cret" not in result.output
+
+
+def test_a_query_is_not_echoed_either() -> None:
+    with pytest.raises(ConfigError) as caught:
+        normalize_server_url("https://host.example/?token=s3cretpw")
+    assert "s3cret" not in str(caught.value)
+    assert "query" in str(caught.value)
