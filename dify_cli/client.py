@@ -449,10 +449,11 @@ class ConsoleClient:
             # requests raises plain OSError for TLS files it cannot find.
             log.debug(logs.redact(f"{method} {url} failed: {error!r}"))
             raise self._local_error(error) from None
+        shown = logs.shown_headers(all_headers)
         log.debug(
             logs.redact(
                 f"{method} {url} -> {response.status_code} "
-                f"in {time.monotonic() - started:.3f}s; sent headers {all_headers}"
+                f"in {time.monotonic() - started:.3f}s; sent headers {shown}"
             )
         )
         return response, raw_body

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 _known_secrets: set[str] = set()
 
@@ -20,8 +24,18 @@ _FIELD = re.compile(
     [^"'\s,;}&]+
     """
 )
-_HEADER = re.compile(
-    r"(?i)\b(authorization|x-csrf-token|cookie|set-cookie)(\s*[:=]\s*)[^\n]+"
+# A header name is secret-bearing when it is one of these or contains one of the
+# parts: Authorization, Proxy-Authorization, X-Api-Key, Set-Cookie, X-Auth-Session...
+_SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-csrf-token"}
+)
+_SECRET_PARTS = ("auth", "token", "key", "secret", "cookie", "session", "csrf")
+_SECRET_NAME = r"[\w-]*(?:auth|token|key|secret|cookie|session|csrf)[\w-]*"
+# "Name: value" as in a request dump...
+_HEADER = re.compile(rf"(?im)\b({_SECRET_NAME})(\s*[:=]\s*)[^\n]+")
+# ...and "'Name': 'value'" as in the repr of a dict of headers.
+_QUOTED_HEADER = re.compile(
+    rf"""(?i)(['"])({_SECRET_NAME})\1(\s*:\s*)(['"])(?:\\.|(?!\4).)*\4"""
 )
 
 REDACTED = "***"
@@ -33,10 +47,27 @@ def add_secret(value: str | None) -> None:
         _known_secrets.add(value)
 
 
+def is_secret_header(name: str) -> bool:
+    """Whether a header of this name may carry a credential, whatever its case."""
+    lowered = name.lower()
+    return lowered in _SECRET_HEADERS or any(part in lowered for part in _SECRET_PARTS)
+
+
+def shown_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers as a log may show them: secret-bearing values replaced by ``***``."""
+    return {
+        name: REDACTED if is_secret_header(name) else value
+        for name, value in headers.items()
+    }
+
+
 def redact(text: str) -> str:
     """Return ``text`` with every known or recognisable secret replaced by ``***``."""
     for secret in sorted(_known_secrets, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
+    text = _QUOTED_HEADER.sub(
+        lambda m: f"{m[1]}{m[2]}{m[1]}{m[3]}{m[4]}{REDACTED}{m[4]}", text
+    )
     text = _HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     text = _FIELD.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     text = _JWT.sub(REDACTED, text)
