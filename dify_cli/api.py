@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from dify_cli.client import API_PREFIX, Reply, header_value_problem
+from dify_cli.client import (
+    API_PREFIX,
+    Reply,
+    header_value_problem,
+    is_text,
+    texts_in,
+)
 from dify_cli.errors import (
     ApiError,
     AuthError,
@@ -288,6 +294,12 @@ def build_request(
 
 
 def _dumps(body: dict[str, Any]) -> bytes:
+    # json.dumps would escape undecodable bytes into text the server misreads.
+    if not all(is_text(text) for text in texts_in(body)):
+        raise UsageError(
+            "A field cannot be sent: it is not valid text (it holds bytes that are "
+            "not UTF-8)."
+        )
     try:
         return json.dumps(body, allow_nan=False).encode("utf-8")
     except ValueError as error:

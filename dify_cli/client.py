@@ -203,10 +203,48 @@ def jwt_expiry(token: str | None) -> float | None:
     return seconds if math.isfinite(seconds) else None
 
 
+_NOT_TEXT = "it is not valid text (it holds bytes that are not UTF-8)"
+
+
+def is_text(value: str) -> bool:
+    """Whether ``value`` is text UTF-8 can carry.
+
+    Bytes that did not decode (in an environment variable, an argument or
+    standard input) become lone surrogates, which no request can carry.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def checked_text(value: str, what: str) -> str:
+    """``value`` if it is valid text, else a UsageError that names only ``what``."""
+    if is_text(value):
+        return value
+    raise UsageError(
+        f"The {what} cannot be used: {_NOT_TEXT}.",
+        hint="Check the terminal's or the variable's character encoding.",
+    )
+
+
+def texts_in(body: Any) -> list[str]:
+    """Every string in a JSON-like value, keys included."""
+    if isinstance(body, str):
+        return [body]
+    if isinstance(body, dict):
+        return [text for item in body.items() for text in texts_in(item)]
+    if isinstance(body, (list, tuple)):
+        return [text for item in body for text in texts_in(item)]
+    return []
+
+
 def header_value_problem(value: str) -> str | None:
     """Why ``value`` cannot be sent as an HTTP header value, or None if it can."""
-    if _NOT_IN_HEADER.search(value):
-        return "it contains a line break or another control character"
+    problem = line_problem(value)
+    if problem is not None:
+        return problem
     try:
         value.encode("latin-1")
     except UnicodeEncodeError:
@@ -216,6 +254,8 @@ def header_value_problem(value: str) -> str | None:
 
 def line_problem(value: str) -> str | None:
     """Why ``value`` is not one line of text, or None if it is."""
+    if not is_text(value):
+        return _NOT_TEXT
     if _NOT_IN_HEADER.search(value):
         return "it contains a line break or another control character"
     return None
@@ -259,6 +299,7 @@ def checked_ca_bundle(path: Path, source: str | None = None) -> str:
 
 def encode_secret(value: str) -> str:
     """Base64 of the UTF-8 bytes, as servers from 1.11.2 want password and code."""
+    checked_text(value, "secret")
     encoded = base64.b64encode(value.encode("utf-8")).decode("ascii")
     logs.add_secret(encoded)
     return encoded
@@ -372,6 +413,9 @@ class ConsoleClient:
         caller (see ``request``).
         """
         url = self.url(path)
+        for text in texts_in(json_body):
+            # A field may be a secret: the error does not show it.
+            checked_text(text, "request body")
         response, raw_body = self._exchange(
             method, url, auth, headers, json=json_body, params=params
         )
@@ -750,6 +794,7 @@ class ConsoleClient:
 
     def login_password(self, email: str, password: str) -> Credentials:
         """Log in with email and password; the tokens are kept and returned."""
+        checked_text(password, "password")
         logs.add_secret(password)
         sent = encode_secret(password) if encodes_secrets(self.version) else password
         reply = self.send(
@@ -782,6 +827,8 @@ class ConsoleClient:
         self, email: str, code: str, token: str, language: str = "en-US"
     ) -> Credentials:
         """Complete an email-code login; the tokens are kept and returned."""
+        checked_text(code, "email code")
+        checked_text(token, "email-code token")
         logs.add_secret(code)
         logs.add_secret(token)
         sent = encode_secret(code) if encodes_secrets(self.version) else code

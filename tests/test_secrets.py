@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+import sys
 from typing import TYPE_CHECKING
 
 import pytest
 
 from dify_cli.client import ConsoleClient
 from dify_cli.sessions import SessionStore
+from tests.conftest import Result
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tests.conftest import DifyRunner, Result
+    from tests.conftest import DifyRunner
     from tests.fake_dify import FakeDify
     from tests.fake_dify.fixtures import FakeDifyFactory
 
@@ -179,3 +183,74 @@ def test_profile_set_says_why_a_secret_key_is_refused(
     )
     assert "hunter2" not in result.output
     assert (config_dir / "profiles.toml").read_bytes() == before
+
+
+UNDECODABLE = "abc\udcffdef"  # what os.environ makes of the bytes abc\xffdef
+
+
+def _undecodable_refused(result: Result) -> None:
+    assert result.exit_code == 2, result.output
+    # Under --debug the error's traceback comes first, so read the last line.
+    line = result.stderr.splitlines()[-1]
+    assert line.startswith("Error: ")
+    assert "not valid text" in line
+    assert "UnicodeEncodeError" not in result.stderr
+    assert "abc" not in result.output
+
+
+@pytest.mark.parametrize("generation", ["legacy", "modern"])
+@pytest.mark.parametrize(
+    ("method", "secret"),
+    [
+        ("password", {"DIFY_PASSWORD": UNDECODABLE}),
+        ("token", {"DIFY_ACCESS_TOKEN": UNDECODABLE}),
+    ],
+)
+def test_a_secret_that_is_not_text_is_refused_in_one_line(
+    fake_dify: FakeDifyFactory,
+    dify_proc: DifyRunner,
+    generation: str,
+    method: str,
+    secret: dict[str, str],
+) -> None:
+    fake = fake_dify(generation)
+    for debug in ((), ("--debug",)):
+        result = dify_proc(
+            *debug, "connect", "--server", fake.url, "--email", EMAIL,
+            "--method", method, extra_env=secret,
+        )  # fmt: skip
+        _undecodable_refused(result)
+        if not debug:
+            assert result.stderr.count("\n") == 1
+    assert not [sent for sent in fake.requests if "login" in sent.path]
+
+
+def test_a_password_on_stdin_that_is_not_text_is_refused(
+    fake_dify: FakeDifyFactory, env: dict[str, str]
+) -> None:
+    fake = fake_dify("modern")
+    proc = subprocess.run(
+        [sys.executable, "-m", "dify_cli", "connect", "--server", fake.url,
+         "--email", EMAIL, "--password-stdin"],
+        input=b"abc\xffdef\n", capture_output=True, check=False,
+        env={**os.environ, **env},
+    )  # fmt: skip
+    stderr = proc.stderr.decode("utf-8", "replace")
+    _undecodable_refused(Result(proc.returncode, "", stderr))
+
+
+def test_a_field_that_is_not_text_is_not_sent(
+    fake_dify: FakeDifyFactory, dify_proc: DifyRunner
+) -> None:
+    fake = fake_dify("modern")
+    connected = dify_proc(
+        "connect", "--server", fake.url, "--email", EMAIL, "--password-stdin",
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert connected.exit_code == 0, connected.output
+    fake.reset_counts()
+
+    result = dify_proc("api", "workspaces/switch", "-f", f"tenant_id={UNDECODABLE}")
+
+    _undecodable_refused(result)
+    assert fake.requests == []
