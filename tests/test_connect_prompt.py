@@ -129,3 +129,19 @@ def test_a_typed_email_that_is_no_address_sends_nothing(
     )
     assert "Password" not in term.seen
     assert fake.counts == {}
+
+
+def test_a_typed_password_keeps_its_spaces(
+    fake_dify: FakeDifyFactory, env: dict[str, str]
+) -> None:
+    fake = fake_dify("modern")
+    spaced = " Spaced9pass "
+    fake.add_account("spaced@example.com", spaced)
+    term = Terminal(
+        ["connect", "--server", fake.url, "--email", "spaced@example.com"], env
+    )
+    term.expect("Password for spaced@example.com: ")
+    term.send(spaced + "\n")
+    term.expect("Connected to")
+    assert term.finish() == 0
+    assert spaced.strip() not in term.seen

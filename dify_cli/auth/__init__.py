@@ -274,17 +274,24 @@ class LoginContext:
         (say, ``"pass --api-key or set MY_GATEWAY_KEY"``). Ctrl-C ends the
         command with exit code 130.
         """
+        what = text.rstrip(": ").lower()
         if self._prompter is None:
-            what = text.rstrip(": ").lower()
             raise UsageError(
                 f"No terminal to ask for the {what}.",
                 hint=(alternative[0].upper() + alternative[1:] + ".")
                 if alternative
                 else None,
             )
-        value = self._prompter(text, hidden).strip()
+        typed = self._prompter(text, hidden)
+        # A secret is taken as typed: spaces at either end may be part of a
+        # password, and dropping them would spend one of the server's tries.
+        value = typed.rstrip("\r\n") if hidden else typed.strip()
         if not value:
-            raise UsageError(f"No {text.rstrip(': ').lower()} given.")
+            raise UsageError(f"No {what} given.")
+        if hidden:
+            from dify_cli.client import checked_text
+
+            checked_text(value, what)
         return value
 
     def connect_command(self, args: str = "") -> str:
