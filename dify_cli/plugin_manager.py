@@ -177,7 +177,9 @@ def _fail(
     if quiet:
         return
     # Said once per process: plugins load once, and each hook runs once.
-    sys.stderr.write(f"warning: {info.label} {problem}; skipped.\n")
+    from dify_cli.terminal_text import printable
+
+    sys.stderr.write(f"warning: {printable(f'{info.label} {problem}')}; skipped.\n")
 
 
 def load_plugin(plugin: object, name: str) -> None:

@@ -209,10 +209,8 @@ def import_command(file: str, app_id: str | None, name: str | None, yes: bool) -
                 hint="Pass --yes to import it anyway; nothing was imported.",
             )
         message(f"The server asks to confirm this import. {pending.warning}")
-        message(
-            f"  DSL version of the file:   {pending.imported_dsl_version}\n"
-            f"  DSL version of the server: {pending.current_dsl_version}"
-        )
+        message(f"  DSL version of the file:   {pending.imported_dsl_version}")
+        message(f"  DSL version of the server: {pending.current_dsl_version}")
         return click.confirm("Import anyway?", default=False, err=True)
 
     conn = _connection()

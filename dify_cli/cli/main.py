@@ -141,16 +141,24 @@ class RootGroup(click.Group):
             import logging
 
             logging.getLogger(__name__).debug("command failed", exc_info=True)
-            click.echo(f"Error: {error}", err=True)
+            _say_error(str(error))
             ctx.exit(error.exit_code)
         except KeyboardInterrupt:
             click.echo("\nInterrupted.", err=True)
             ctx.exit(130)
 
 
+def _say_error(text: str) -> None:
+    from dify_cli.terminal_text import printable
+
+    # Errors often quote the server or the user's input: one line, no escapes
+    # reaching the terminal.
+    click.echo(f"Error: {printable(text)}", err=True)
+
+
 def _fail(text: str, code: int) -> NoReturn:
     try:
-        click.echo(f"Error: {text}", err=True)
+        _say_error(text)
     finally:
         sys.exit(code)
 

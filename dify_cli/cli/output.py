@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from dify_cli.cli.context import AppContext
+from dify_cli.terminal_text import printable, printable_data
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,19 +40,24 @@ def emit(data: Any, render: Callable[[Any], str] | None = None) -> None:
     if ctx.json or render is None:
         click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
         return
-    text = render(data)
+    # Only the human form escapes: JSON output keeps every value exact.
+    text = render(printable_data(data))
     if text:
         click.echo(text)
 
 
 def message(text: str) -> None:
-    """Tell the user something on stderr, outside the command's result."""
-    click.echo(text, err=True)
+    """Tell the user something on stderr, outside the command's result.
+
+    The text is one line: control characters in it, say from a server's
+    message, are escaped.
+    """
+    click.echo(printable(text), err=True)
 
 
 def warn(text: str) -> None:
     """Print a warning on stderr."""
-    click.echo(f"warning: {text}", err=True)
+    click.echo(f"warning: {printable(text)}", err=True)
 
 
 def stdout_is_terminal() -> bool:
