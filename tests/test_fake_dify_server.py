@@ -33,20 +33,12 @@ REPO = Path(__file__).resolve().parent.parent
 # Lifecycle
 
 
-def test_starts_quickly_on_a_free_port() -> None:
-    started = time.perf_counter()
+def test_starts_on_a_free_port() -> None:
     with FakeDify() as server:
-        elapsed = time.perf_counter() - started
         assert call(server, "GET", "/ping").ok
-    started = time.perf_counter()
     with FakeDify(https=True) as server:
-        elapsed_tls = time.perf_counter() - started
+        assert server.url.startswith("https://127.0.0.1:")
         assert call(server, "GET", "/ping").ok
-    # Reported, not asserted tightly: CI machines vary.
-    print(f"fake Dify started in {elapsed * 1000:.0f} ms, ", end="")
-    print(f"with TLS in {elapsed_tls * 1000:.0f} ms")
-    assert elapsed < 5
-    assert elapsed_tls < 5
 
 
 def test_stop_closes_the_port() -> None:
@@ -278,11 +270,10 @@ def test_stop_releases_a_held_request() -> None:
     thread = threading.Thread(target=hang)
     thread.start()
     time.sleep(0.2)
-    started = time.perf_counter()
     server.stop()
+    # The request was held for 30 s: still running after 5 s means stop() waited.
     thread.join(timeout=5)
     assert not thread.is_alive()
-    assert time.perf_counter() - started < 5
     assert errors  # the client saw the connection end without an answer
 
 

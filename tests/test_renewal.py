@@ -154,7 +154,6 @@ def test_twenty_processes_share_one_renewal(
     fake.expire_access_tokens()
 
     full_env = {**os.environ, **env}
-    started = time.monotonic()
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "dify_cli", "status", "--json"],
@@ -168,12 +167,10 @@ def test_twenty_processes_share_one_renewal(
         for _ in range(20)
     ]
     outputs = [proc.communicate(timeout=60) for proc in procs]
-    elapsed = time.monotonic() - started
 
     assert [proc.returncode for proc in procs] == [0] * 20, outputs
     assert all(json.loads(out)["connected"] for out, _ in outputs)
     assert fake.count("POST", "refresh-token") == 1
-    assert elapsed < 30
 
     # The stored refresh token is the live one: it renews again.
     session = store(config_dir).load("default")
