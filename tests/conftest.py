@@ -48,6 +48,15 @@ def config_dir(env: dict[str, str]) -> Path:
     return Path(env["DIFY_CONFIG_DIR"])
 
 
+def config_files(config_dir: Path) -> dict[str, bytes]:
+    """Every file dify keeps, byte for byte; lock files carry no data."""
+    return {
+        str(path.relative_to(config_dir)): path.read_bytes()
+        for path in sorted(config_dir.rglob("*"))
+        if path.is_file() and path.suffix != ".lock"
+    }
+
+
 DifyRunner = Callable[..., Result]
 
 

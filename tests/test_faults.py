@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.conftest import config_files
 from tests.fake_dify import Fault
 
 if TYPE_CHECKING:
@@ -54,15 +55,6 @@ COMMANDS = {
 }
 
 
-def files(config_dir: Path) -> dict[str, bytes]:
-    """Every file dify keeps, byte for byte; lock files carry no data."""
-    return {
-        str(path.relative_to(config_dir)): path.read_bytes()
-        for path in sorted(config_dir.rglob("*"))
-        if path.is_file() and path.suffix != ".lock"
-    }
-
-
 @pytest.fixture
 def connected(
     fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
@@ -75,7 +67,7 @@ def connected(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert dify("profile", "set", "default", "timeout", "1").exit_code == 0
-    assert "sessions/default.json" in files(config_dir)
+    assert "sessions/default.json" in config_files(config_dir)
     fake.reset_counts()
     return fake
 
@@ -102,7 +94,7 @@ def test_a_fault_is_one_line_and_writes_nothing(
     code, text = FAULTS[fault]
     if renewing:
         connected.expire_access_tokens()
-    before = files(config_dir)
+    before = config_files(config_dir)
     connected.fail_next(1, fault, path=path)
 
     stdin = PASSWORD + "\n" if "--password-stdin" in args else None
@@ -116,4 +108,4 @@ def test_a_fault_is_one_line_and_writes_nothing(
         assert "Status:     error: " in result.stdout
     else:
         assert result.stdout == ""
-    assert files(config_dir) == before
+    assert config_files(config_dir) == before
