@@ -12,14 +12,17 @@ import subprocess
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import trustme
 
 from dify_cli.client import ConsoleClient
 from dify_cli.sessions import SessionStore
+from tests.conftest import config_files
 from tests.fake_dify import Fault
+from tests.fake_dify.client import post_login
 from tests.test_profile_cli import _make_read_only
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from tests.conftest import DifyRunner, Result
@@ -461,24 +464,6 @@ def assert_one_clear_line(
         assert secret not in result.output
 
 
-def test_wrong_password_keeps_the_old_session_and_profile(
-    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
-) -> None:
-    fake = fake_dify("modern")
-    assert password_connect(dify, fake).exit_code == 0
-    session_file = sessions(config_dir).path_for("default")
-    before = session_file.read_bytes(), (config_dir / "profiles.toml").read_bytes()
-    result = dify(
-        "connect", "--force", "--email", "other@example.com", "--password-stdin",
-        input="wrong-password1\n",
-    )  # fmt: skip
-    assert_one_clear_line(
-        result, 4, "Wrong email or password", secrets=("wrong-password1",)
-    )
-    after = session_file.read_bytes(), (config_dir / "profiles.toml").read_bytes()
-    assert after == before
-
-
 def test_lockout(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
     fake = fake_dify("modern")
     for _ in range(6):
@@ -597,12 +582,17 @@ def test_banned_account(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
     assert_one_clear_line(result, 4, "banned")
 
 
-def test_unreachable_server(dify_proc: DifyRunner) -> None:
+def closed_port_url() -> str:
+    """A local URL nothing listens on."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def test_unreachable_server(dify_proc: DifyRunner) -> None:
     result = dify_proc(
-        "connect", "--server", f"http://127.0.0.1:{port}", "--email", EMAIL,
+        "connect", "--server", closed_port_url(), "--email", EMAIL,
         "--password-stdin", input=PASSWORD + "\n",
     )  # fmt: skip
     assert_one_clear_line(result, 5, "connection refused")
@@ -705,6 +695,98 @@ def test_option_of_another_method(dify: DifyRunner) -> None:
 def test_bad_server_url(dify: DifyRunner) -> None:
     result = dify("connect", "--server", "dify.example.com")
     assert_one_clear_line(result, 3, "has no scheme")
+
+
+# -- a failed login leaves the session it would have replaced ----------------
+
+
+def lock_out(fake: FakeDify, tmp_path: Path) -> tuple[str, ...]:
+    for _ in range(6):
+        post_login(fake, password="wrong-password1")
+    return ()
+
+
+def ban(fake: FakeDify, tmp_path: Path) -> tuple[str, ...]:
+    fake.account.banned = True
+    return ()
+
+
+def undo_setup(fake: FakeDify, tmp_path: Path) -> tuple[str, ...]:
+    fake.setup_done = False
+    return ()
+
+
+def turn_off_password_login(fake: FakeDify, tmp_path: Path) -> tuple[str, ...]:
+    fake.features["enable_email_password_login"] = False
+    return ()
+
+
+def trust_another_ca(fake: FakeDify, tmp_path: Path) -> tuple[str, ...]:
+    bundle = tmp_path / "another-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(bundle))
+    return ("--ca-bundle", str(bundle))
+
+
+def point_at_a_closed_port(fake: FakeDify, tmp_path: Path) -> tuple[str, ...]:
+    return ("--server", closed_port_url())
+
+
+def point_at_an_unknown_host(fake: FakeDify, tmp_path: Path) -> tuple[str, ...]:
+    return ("--server", "https://no-such-host.invalid")
+
+
+def hold_the_login(fake: FakeDify, tmp_path: Path) -> tuple[str, ...]:
+    fake.fail_next(1, Fault.TIMEOUT, path="login")
+    return ()
+
+
+def another_email(fake: FakeDify, tmp_path: Path) -> tuple[str, ...]:
+    # Given with a wrong password: neither may reach the profile or session.
+    return ("--email", "other@example.com")
+
+
+# How the second login is made to fail (returning the options that do it), and
+# the exit code and words it fails with.
+FAILED_LOGINS: dict[
+    str, tuple[Callable[[FakeDify, Path], tuple[str, ...]], int, str]
+] = {
+    "wrong password": (another_email, 4, "Wrong email or password"),
+    "locked out": (lock_out, 7, "locks an email for 24 hours"),
+    "banned": (ban, 4, "is banned on this server"),
+    "not set up": (undo_setup, 3, "has not been set up yet"),
+    "password login off": (turn_off_password_login, 4, "Password login is disabled"),
+    "untrusted certificate": (trust_another_ca, 5, "certificate is not trusted"),
+    "connection refused": (point_at_a_closed_port, 5, "connection refused"),
+    "unknown host": (point_at_an_unknown_host, 5, "Cannot resolve the host name"),
+    "timeout": (hold_the_login, 5, "did not answer within 0.3 s"),
+}
+
+
+@pytest.mark.parametrize("failure", FAILED_LOGINS)
+def test_a_failed_login_after_a_good_one_keeps_session_and_profile(
+    fake_dify: FakeDifyFactory,
+    dify: DifyRunner,
+    config_dir: Path,
+    tmp_path: Path,
+    failure: str,
+) -> None:
+    fake = fake_dify("modern", https=True, timeout_hold=3)
+    assert password_connect(dify, fake).exit_code == 0
+    before = config_files(config_dir)
+    assert set(before) == {"profiles.toml", "sessions/default.json"}
+
+    breakage, code, text = FAILED_LOGINS[failure]
+    args = breakage(fake, tmp_path)
+    password = "wrong-password1" if failure == "wrong password" else PASSWORD
+    timeout = {"DIFY_TIMEOUT": "0.3"} if failure == "timeout" else {}
+    result = dify(
+        "connect", "--force", "--password-stdin", *args,
+        input=password + "\n", extra_env=timeout,
+    )  # fmt: skip
+
+    assert_one_clear_line(result, code, text, secrets=(password,))
+    assert result.stdout == ""
+    assert config_files(config_dir) == before
 
 
 # -- hints name the profile, and following them works ------------------------
