@@ -512,6 +512,48 @@ def test_expired_code(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
     assert_one_clear_line(again, 2, "No code is waiting")
 
 
+def test_a_used_code_cannot_log_in_again(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    fake = fake_dify("modern")
+    args = ["connect", "--server", fake.url, "--method", "code", "--email", EMAIL]
+    assert dify(*args, "--send-only").exit_code == 0
+    code = fake.last_code(EMAIL)
+    assert dify(*args, "--code", code).exit_code == 0
+    before = config_files(config_dir)
+    fake.reset_counts()
+
+    again = dify(*args, "--force", "--code", code)
+    assert_one_clear_line(again, 2, "No code is waiting", secrets=(code,))
+    assert "--send-only" in again.stderr
+    assert fake.count("POST", "email-code-login/validity") == 0
+    assert config_files(config_dir) == before
+
+
+def test_a_code_the_server_already_took_is_refused_and_forgotten(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    fake = fake_dify("cookie")
+    args = ["connect", "--server", fake.url, "--method", "code", "--email", EMAIL]
+    assert dify(*args, "--send-only").exit_code == 0
+    session_file = sessions(config_dir).path_for("default")
+    waiting = session_file.read_bytes()
+    code = fake.last_code(EMAIL)
+    assert dify(*args, "--code", code).exit_code == 0
+
+    # A copy of the session taken while the code was waiting (a restored
+    # backup, a second machine) still holds the token the server has spent.
+    session_file.write_bytes(waiting)
+    reused = dify(*args, "--code", code)
+    assert_one_clear_line(reused, 4, "was already used", secrets=(code,))
+    assert "Send a new code with `dify --profile default connect" in reused.stderr
+    assert fake.count("POST", "email-code-login/validity") == 2
+    # The spent token is dropped: the next try asks for a new code.
+    session = sessions(config_dir).load("default")
+    assert session is None or session.pending == {}
+    assert_one_clear_line(dify(*args, "--code", code), 2, "No code is waiting")
+
+
 def test_code_without_a_pending_send(
     fake_dify: FakeDifyFactory, dify: DifyRunner
 ) -> None:
@@ -596,6 +638,19 @@ def test_unreachable_server(dify_proc: DifyRunner) -> None:
         "--password-stdin", input=PASSWORD + "\n",
     )  # fmt: skip
     assert_one_clear_line(result, 5, "connection refused")
+
+
+def test_unknown_host(dify_proc: DifyRunner, config_dir: Path) -> None:
+    # .invalid is reserved: it never resolves, on any network.
+    result = dify_proc(
+        "connect", "--server", "http://no-such-host.invalid", "--email", EMAIL,
+        "--password-stdin", input=PASSWORD + "\n", timeout=30,
+    )  # fmt: skip
+    assert_one_clear_line(
+        result, 5, "Cannot resolve the host name no-such-host.invalid."
+    )
+    assert result.stdout == ""
+    assert config_files(config_dir) == {}
 
 
 def test_timeout(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
