@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,11 @@ from dify_cli import plugin_manager
 from dify_cli.profiles import KeySpec, ProfileStore
 from dify_cli.sessions import Session, SessionStore
 from tests.conftest import REPO
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -551,6 +557,26 @@ def test_parallel_sets_lose_no_write(
         for key, make in keys.items()
     ]
     assert len(jobs) == 20
+    start = {name: store.get(name) or {} for name in names}
+
+    # A reader keeps every version of the file it sees while the writers run.
+    seen: list[str] = []
+    failed: list[OSError] = []
+    stop = threading.Event()
+
+    def read_until_stopped() -> None:
+        while not stop.is_set():
+            try:
+                text = profiles_file.read_text(encoding="utf-8")
+            except OSError as error:  # the file was missing for a moment
+                failed.append(error)
+                return
+            if not seen or text != seen[-1]:
+                seen.append(text)
+            time.sleep(0.001)  # leave the CPU to the writers
+
+    reader = threading.Thread(target=read_until_stopped, daemon=True)
+    reader.start()
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "dify_cli", "profile", "set", name, key, value],
@@ -561,9 +587,38 @@ def test_parallel_sets_lose_no_write(
         )
         for name, key, value in jobs
     ]
-    for proc in procs:
-        _, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0, err.decode()
+    try:
+        for proc in procs:
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err.decode()
+    finally:
+        stop.set()
+        reader.join(timeout=10)
+    assert not reader.is_alive()
+    assert failed == []
+
+    # Every version was whole TOML holding the old or the new value of each
+    # key, and each one kept all the writes of the version before it.
+    done: set[int] = set()
+    in_between = 0
+    for text in seen:
+        assert text.startswith(HAND_WRITTEN.partition("\n")[0]), text
+        try:
+            profiles = tomllib.loads(text)["profiles"]
+        except tomllib.TOMLDecodeError as error:
+            pytest.fail(f"the reader saw a broken file ({error}):\n{text}")
+        assert sorted(profiles) == sorted(names), text
+        now = set()
+        for job, (name, key, value) in enumerate(jobs):
+            stored = profiles[name].get(key)
+            old = start[name].get(key)
+            assert stored == old or str(stored) == value, (job, text)
+            if str(stored) == value:
+                now.add(job)
+        assert now >= done, f"writes {sorted(done - now)} were lost:\n{text}"
+        done = now
+        in_between += 0 < len(now) < len(jobs)
+    assert in_between, f"the reader saw no write in progress: {len(seen)} versions"
 
     final = ProfileStore(profiles_file)
     for name, key, value in jobs:
