@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
+import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -210,3 +213,146 @@ def test_a_writer_killed_100_times_leaves_old_or_new_files(
     SessionStore(config_dir / "sessions").save("big", session)
     leftovers = [p.name for p in config_dir.rglob("*") if p.name.endswith(".tmp")]
     assert leftovers == []
+
+
+# Real `dify` runs killed alike; the forked writers above stay: they die mid-write more.
+
+BIG_PROFILE = '\n[profiles.big]\nworkspace = "' + "w" * 300_000 + '"\n'
+
+
+def _temp_files(folder: Path) -> set[str]:
+    try:
+        return {name for name in os.listdir(folder) if name.endswith(".tmp")}
+    except FileNotFoundError:
+        return set()
+
+
+def _kill_at_random(
+    env: dict[str, str],
+    args: list[str],
+    *,
+    stdin: str = "",
+    took: float,
+    folder: Path,
+    rng: random.Random,
+) -> bool:
+    """Run `dify ARGS` and SIGKILL it at a random moment of a run that takes
+    `took` s. A run is mostly start-up, so half the time the kill waits for a
+    new temporary file in `folder` instead: the write has begun. Says whether
+    the kill left that file behind, cut off before its rename."""
+    before = _temp_files(folder)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dify_cli", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **env},
+        cwd=REPO,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(stdin.encode())
+    proc.stdin.close()
+
+    if rng.random() < 0.5:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=rng.uniform(0, 1.1) * took)
+    else:
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            if _temp_files(folder) - before:
+                time.sleep(rng.uniform(0, 0.001))
+                break
+            time.sleep(0.0002)  # lets the fake server's threads run
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    return bool(_temp_files(folder) - before)
+
+
+def _timed_run(dify_proc: DifyRunner, *args: str, stdin: str | None = None) -> float:
+    started = time.monotonic()
+    result = dify_proc(*args, input=stdin)
+    assert result.exit_code == 0, result.output
+    return time.monotonic() - started
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_profile_set_killed_70_times_leaves_the_old_or_the_new_file(
+    env: dict[str, str], config_dir: Path, dify_proc: DifyRunner
+) -> None:
+    config_dir.mkdir(parents=True)
+    path = config_dir / "profiles.toml"
+    path.write_text(HAND_WRITTEN + BIG_PROFILE, encoding="utf-8")
+    # Both contents the file may hold, as the command writes them.
+    took = _timed_run(dify_proc, "profile", "set", "prod", "timeout", "45")
+    written = {"45": path.read_bytes()}
+    took = max(took, _timed_run(dify_proc, "profile", "set", "prod", "timeout", "30"))
+    written["30"] = path.read_bytes()
+    assert len(written["30"]) > 300_000
+    assert written["30"] != written["45"]
+
+    rng = random.Random(4321)
+    mid_write = 0
+    for _ in range(70):
+        old = "30" if path.read_bytes() == written["30"] else "45"
+        new = "45" if old == "30" else "30"
+        args = ["profile", "set", "prod", "timeout", new]
+        mid_write += _kill_at_random(env, args, took=took, folder=config_dir, rng=rng)
+        content = path.read_bytes()
+        assert content in (written[old], written[new]), f"{len(content)} bytes"
+    print(f"{mid_write} of 70 kills left a temporary file")
+
+    listed = dify_proc("profile", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert [row["name"] for row in json.loads(listed.stdout)] == ["prod", "big"]
+    # The next write clears what the killed ones left behind.
+    new = "45" if path.read_bytes() == written["30"] else "30"
+    _timed_run(dify_proc, "profile", "set", "prod", "timeout", new)
+    assert path.read_bytes() == written[new]
+    assert _temp_files(config_dir) == set()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_connect_killed_30_times_leaves_the_old_or_a_whole_new_session(
+    env: dict[str, str],
+    config_dir: Path,
+    dify_proc: DifyRunner,
+    fake_dify: FakeDifyFactory,
+) -> None:
+    fake = fake_dify("modern")
+    login = ["connect", "--force", "--password-stdin"]
+    took = _timed_run(
+        dify_proc, "connect", "--server", fake.url, "--email", EMAIL,
+        "--password-stdin", stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    took = max(took, _timed_run(dify_proc, *login, stdin=PASSWORD + "\n"))
+    profiles = (config_dir / "profiles.toml").read_bytes()
+    sessions = config_dir / "sessions"
+    store = SessionStore(sessions)
+    path = store.path_for("default")
+
+    rng = random.Random(8765)
+    mid_write = 0
+    for _ in range(30):
+        old = path.read_bytes()
+        mid_write += _kill_at_random(
+            env, login, stdin=PASSWORD + "\n", took=took, folder=sessions, rng=rng
+        )
+        if path.read_bytes() != old:
+            # A new session, whole: its refresh token is one the server issued.
+            session = store.load("default")
+            assert session is not None, path.read_bytes()
+            assert session.server == fake.url
+            assert session.access_token
+            owner = fake.refresh_tokens.owner(str(session.refresh_token))
+            assert owner == fake.account.id
+        assert (config_dir / "profiles.toml").read_bytes() == profiles
+    print(f"{mid_write} of 30 kills left a temporary file")
+
+    listed = dify_proc("status", "--all", "--offline", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert [row["profile"] for row in json.loads(listed.stdout)] == ["default"]
+    assert store.profiles() == ["default"]
+    # The next login clears what the killed ones left behind, and works.
+    _timed_run(dify_proc, *login, stdin=PASSWORD + "\n")
+    assert _temp_files(sessions) == set()
+    assert dify_proc("status").exit_code == 0
