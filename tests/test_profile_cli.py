@@ -19,6 +19,7 @@ from dify_cli import plugin_manager
 from dify_cli.profiles import KeySpec, ProfileStore
 from dify_cli.sessions import Session, SessionStore
 from tests.conftest import REPO
+from tests.plugin_site import PLUGINS, add_project, pythonpath
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -323,6 +324,46 @@ def test_plugin_keys_are_accepted_and_listed(
     result = dify("profile", "set", "prod", "sso_realm", "corp")
     assert result.exit_code == 0, result.output
     assert ProfileStore(profiles_file).get("prod")["sso_realm"] == "corp"  # type: ignore[index]
+
+
+def valid_keys(stderr: str) -> set[str]:
+    """The keys an unknown-key error lists."""
+    listed = stderr.partition("Valid keys: ")[2].partition(".")[0]
+    return set(listed.split(", "))
+
+
+def test_keys_of_an_installed_plugin_are_listed_and_accepted(
+    dify_proc: DifyRunner, profiles_file: Path, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    with_exec = {
+        **pythonpath(site, add_project(site, PLUGINS / "exec")),
+        "DIFY_CLI_PLUGINS": "exec",
+    }
+    before = profiles_file.read_bytes()
+
+    result = dify_proc("profile", "set", "prod", "bogus_key", "x", extra_env=with_exec)
+    assert result.exit_code == 3, result.output
+    assert result.stderr.startswith("Error: Unknown key 'bogus_key'.")
+    keys = valid_keys(result.stderr)
+    assert {"auth_command", "auth_command_timeout"} <= keys
+    assert {"server", "email", "verify_tls"} <= keys
+    assert profiles_file.read_bytes() == before
+
+    # The keys are the plugin's: with no plugin loaded they are not valid.
+    alone = dify_proc(
+        "profile", "set", "prod", "bogus_key", "x", extra_env={"DIFY_CLI_PLUGINS": ""}
+    )
+    assert alone.exit_code == 3, alone.output
+    assert "auth_command" not in valid_keys(alone.stderr)
+    assert "server" in valid_keys(alone.stderr)
+
+    put = dify_proc(
+        "profile", "set", "prod", "auth_command", "sso-helper dify",
+        extra_env=with_exec,
+    )  # fmt: skip
+    assert put.exit_code == 0, put.output
+    assert ProfileStore(profiles_file).get("prod")["auth_command"] == "sso-helper dify"  # type: ignore[index]
 
 
 def test_rename_moves_the_session_and_the_default(
