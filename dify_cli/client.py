@@ -11,6 +11,7 @@ import os
 import re
 import stat
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,7 @@ from dify_cli.errors import (
 from dify_cli.versions import Generation, encodes_secrets, generation_for
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     import requests
 
@@ -38,6 +39,11 @@ log = logging.getLogger(__name__)
 
 API_PREFIX = "/console/api"
 DEFAULT_TIMEOUT = 30.0
+
+# The most of an answer body that is read: far above any DSL export or app
+# list, and far below what would exhaust memory.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+_READ_CHUNK = 64 * 1024
 COOKIE_PREFIX = "__Host-"
 TOKEN_KINDS = ("access_token", "refresh_token", "csrf_token")
 
@@ -475,17 +481,20 @@ class ConsoleClient:
                 raise UsageError(f"The {name} header cannot be sent: {problem}.")
         self.requests_sent += 1
         started = time.monotonic()
-        try:
-            response = self._http.request(
+        exchange = _Exchange(
+            lambda: self._http.request(
                 method,
                 url,
                 headers=all_headers,
                 timeout=self.timeout,
                 verify=self._verify,
                 allow_redirects=False,
+                stream=True,
                 **kwargs,
             )
-            raw_body = response.content
+        )
+        try:
+            response, raw_body = exchange.within(self.timeout)
         except requests.exceptions.RequestException as error:
             log.debug(logs.redact(f"{method} {url} failed: {error!r}"))
             raise self._transport_error(error) from None
@@ -493,6 +502,22 @@ class ConsoleClient:
             # requests raises plain OSError for TLS files it cannot find.
             log.debug(logs.redact(f"{method} {url} failed: {error!r}"))
             raise self._local_error(error) from None
+        except _AnswerTooSlow:
+            log.debug(f"{method} {url}: no complete answer in {self.timeout:g}s")
+            if exchange.answering:
+                raise NetworkError(
+                    f"{self.server} did not finish answering within "
+                    f"{self.timeout:g} s.",
+                    hint="Check the network, or raise the profile's timeout.",
+                ) from None
+            raise self._timed_out() from None
+        except _AnswerTooLarge:
+            log.debug(f"{method} {url}: answer over {MAX_ANSWER_BYTES} bytes")
+            raise NetworkError(
+                f"{self.server} answered more than {_size(MAX_ANSWER_BYTES)}; "
+                "the answer was dropped.",
+                hint="Check the server URL; a Dify API answer is never that large.",
+            ) from None
         shown = logs.shown_headers(all_headers)
         log.debug(
             logs.redact(
@@ -501,6 +526,12 @@ class ConsoleClient:
             )
         )
         return response, raw_body
+
+    def _timed_out(self) -> NetworkError:
+        return NetworkError(
+            f"{self.server} did not answer within {self.timeout:g} s.",
+            hint="Check the URL and the network, or raise the profile's timeout.",
+        )
 
     def session_refusal(self, status: int, body: Any) -> SessionRejected | None:
         """The refusal a 401 answer means for the session, if it is one.
@@ -540,11 +571,8 @@ class ConsoleClient:
                 hint="Pass --ca-bundle PATH to trust your CA, "
                 "or --insecure to skip verification.",
             )
-        if isinstance(error, requests.exceptions.Timeout):
-            return NetworkError(
-                f"{self.server} did not answer within {self.timeout:g} s.",
-                hint="Check the URL and the network, or raise the profile's timeout.",
-            )
+        if isinstance(error, requests.exceptions.Timeout) or _read_timed_out(error):
+            return self._timed_out()
         if isinstance(
             error,
             (
@@ -1007,6 +1035,88 @@ class ConsoleClient:
         )
         tenant = body.get("new_tenant") if isinstance(body, dict) else None
         return tenant if isinstance(tenant, dict) else {"id": workspace_id}
+
+
+class _AnswerTooSlow(Exception):
+    """The whole answer did not arrive before the request's deadline."""
+
+
+class _AnswerTooLarge(Exception):
+    """The answer body is larger than MAX_ANSWER_BYTES."""
+
+
+class _Exchange:
+    """One request and the reading of its whole answer, bounded in time and size.
+
+    The per-read timeout of requests restarts with every byte, so a server
+    that trickles its answer would hold a command for ever; the exchange runs
+    in a thread the caller stops waiting for at the deadline instead.
+    """
+
+    def __init__(self, start: Callable[[], requests.Response]) -> None:
+        self._start = start
+        self._done = threading.Event()
+        self._result: tuple[requests.Response, bytes] | None = None
+        self._error: BaseException | None = None
+        # Set once the status line and headers are in.
+        self.answering = False
+
+    def within(self, seconds: float) -> tuple[requests.Response, bytes]:
+        worker = threading.Thread(target=self._run, name="dify-request", daemon=True)
+        worker.start()
+        if not self._done.wait(seconds):
+            raise _AnswerTooSlow
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+    def _run(self) -> None:
+        try:
+            response = self._start()
+            self.answering = True
+            self._result = (response, _read_body(response))
+        except BaseException as error:  # handed to the waiting thread
+            self._error = error
+        finally:
+            self._done.set()
+
+
+def _read_body(response: requests.Response) -> bytes:
+    try:
+        declared = int(response.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    try:
+        if declared > MAX_ANSWER_BYTES:
+            raise _AnswerTooLarge
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(_READ_CHUNK):
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                raise _AnswerTooLarge
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        response.close()
+
+
+def _size(count: int) -> str:
+    if count >= 1024 * 1024:
+        return f"{count / (1024 * 1024):g} MiB"
+    return f"{count / 1024:g} KiB"
+
+
+def _read_timed_out(error: Exception) -> bool:
+    """Whether ``error`` is a read timeout in the middle of a body.
+
+    requests reports those as a ConnectionError wrapping urllib3's error.
+    """
+    import urllib3
+
+    reason = error.args[0] if error.args else None
+    return isinstance(reason, urllib3.exceptions.ReadTimeoutError)
 
 
 def _str_or_none(value: Any) -> str | None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import base64
+import http.server
 import json
 import socket
+import threading
+import time
 from typing import TYPE_CHECKING
 
 import pytest
 
+from dify_cli import client as client_module
 from dify_cli.client import (
     ConsoleClient,
     RefreshRejected,
@@ -26,6 +30,9 @@ from dify_cli.errors import (
 from tests.fake_dify import Fault
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from tests.conftest import DifyRunner
     from tests.fake_dify import FakeDify
     from tests.fake_dify.fixtures import FakeDifyFactory
 
@@ -383,3 +390,112 @@ def test_malformed_email_is_a_usage_error(fake_dify: FakeDifyFactory) -> None:
     assert caught.value.exit_code == 2
     assert "not-an-email" in caught.value.message
     assert PASSWORD not in caught.value.message
+
+
+class _Misbehaving(http.server.BaseHTTPRequestHandler):
+    """Answers every GET in the way the server's ``mode`` says."""
+
+    def do_GET(self) -> None:
+        mode = self.server.mode  # type: ignore[attr-defined]
+        try:
+            if mode == "drip-status":
+                for byte in b"HTTP/1.1 200 OK\r\n":
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.5)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if mode == "huge-declared":
+                self.send_header("Content-Length", str(1 << 40))
+            self.end_headers()
+            if mode == "drip-body":
+                while True:
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            if mode in ("huge", "huge-declared"):
+                self.wfile.write(b'{"a": "' + b"x" * (256 * 1024) + b'"}')
+        except OSError:
+            pass  # the client gave up, as it should
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def misbehaving() -> Iterator[Callable[[str], str]]:
+    """Start a server answering as told; returns its URL."""
+    servers: list[http.server.ThreadingHTTPServer] = []
+
+    def start(mode: str) -> str:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Misbehaving)
+        server.daemon_threads = True
+        server.mode = mode  # type: ignore[attr-defined]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("mode", "said"),
+    [
+        ("drip-body", "did not finish answering within 2 s"),
+        ("drip-status", "did not answer within 2 s"),
+    ],
+)
+def test_the_timeout_bounds_a_whole_trickling_answer(
+    misbehaving: Callable[[str], str], dify_proc: DifyRunner, mode: str, said: str
+) -> None:
+    url = misbehaving(mode)
+    started = time.monotonic()
+    result = dify_proc(
+        "connect", "--server", url, "--email", EMAIL, "--password-stdin",
+        input=PASSWORD + "\n", extra_env={"DIFY_TIMEOUT": "2"}, timeout=20,
+    )  # fmt: skip
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 5, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert said in lines[0]
+    assert "Cannot reach" not in lines[0]
+
+
+@pytest.mark.parametrize("mode", ["huge", "huge-declared"])
+def test_an_answer_over_the_size_cap_is_dropped(
+    misbehaving: Callable[[str], str],
+    dify: DifyRunner,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+) -> None:
+    # The real cap is 64 MiB; a smaller one keeps the test quick.
+    monkeypatch.setattr(client_module, "MAX_ANSWER_BYTES", 128 * 1024)
+    url = misbehaving(mode)
+    result = dify(
+        "connect", "--server", url, "--email", EMAIL, "--password-stdin",
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert result.exit_code == 5, result.output
+    assert "answered more than 128 KiB" in result.stderr
+    assert "bug" not in result.output
+
+
+def test_a_read_timeout_mid_body_is_a_timeout(
+    misbehaving: Callable[[str], str],
+) -> None:
+    import requests
+    import urllib3
+
+    error = requests.exceptions.ConnectionError(
+        urllib3.exceptions.ReadTimeoutError(None, "/", "Read timed out.")  # type: ignore[arg-type]
+    )
+    client = ConsoleClient("http://127.0.0.1:9", timeout=3)
+    said = client._transport_error(error)
+    assert isinstance(said, NetworkError)
+    assert "did not answer within 3 s" in said.message
