@@ -159,7 +159,9 @@ def list_profiles() -> None:
                 (
                     "*" if row["default"] else " ",
                     row["name"],
-                    row["settings"].get("server", "-"),
+                    # A value of the wrong type, written by hand, is shown
+                    # as it is; commands using the profile say what is wrong.
+                    setting_text(row["settings"].get("server"), quoted=False),
                     "(default)" if row["default"] else "",
                 )
                 for row in rows
