@@ -5,7 +5,9 @@ theirs through entry points of the ``dify_cli`` group. ``DIFY_CLI_PLUGINS``
 limits which installed plugins load: a comma-separated list of entry-point or
 distribution names, and an empty value loads none (built-ins always load). A
 plugin that fails to import, or raises while registering, is reported once on
-stderr and left out; the tool keeps working without it.
+stderr and left out; the tool keeps working without it. That includes a plugin
+calling ``sys.exit()``, which would otherwise end every command without a
+word; only KeyboardInterrupt passes through, as the user's Ctrl-C.
 
 Nothing here runs at import time: the command line asks for plugins only when
 a command needs them, so ``dify --version`` never scans the entry points.
@@ -116,7 +118,9 @@ def _load() -> _State:
         state.plugins[module_name] = info
         try:
             _register(manager, importlib.import_module(module_name), module_name)
-        except Exception as error:  # a broken built-in is a bug, but not fatal
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # a broken built-in is a bug, not fatal
             _fail(info, "could not be loaded", error)
     for entry_point in _entry_points():
         dist = getattr(entry_point, "dist", None)
@@ -133,7 +137,9 @@ def _load() -> _State:
         state.plugins[entry_point.name] = info
         try:
             _register(manager, entry_point.load(), entry_point.name)
-        except Exception as error:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:
             _fail(info, "could not be loaded", error)
     _note_hooks(state)
     return state
@@ -170,7 +176,10 @@ def _entry_points() -> list[metadata.EntryPoint]:
 def _fail(
     info: PluginInfo, what: str, error: BaseException | None, *, quiet: bool = False
 ) -> None:
-    reason = f"{type(error).__name__}: {error}" if error is not None else ""
+    reason = ""
+    if error is not None:
+        detail = str(error)
+        reason = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
     problem = f"{what}{' (' + reason + ')' if reason else ''}"
     info.error = f"{info.error}; {problem}" if info.error else problem
     log.debug("plugin %s %s", info.name, what, exc_info=error)
@@ -197,7 +206,9 @@ def load_plugin(plugin: object, name: str) -> None:
     state.plugins[name] = info
     try:
         _register(state.manager, plugin, name)
-    except Exception as error:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:
         _fail(info, "could not be loaded", error)
     _note_hooks(state)
     state.methods = None
@@ -231,7 +242,9 @@ def _registered() -> _Methods:
 
         try:
             impl.function(register=register)
-        except Exception as error:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:
             _fail(info, "failed while registering auth methods", error)
     state.methods = found
     return found
@@ -362,7 +375,9 @@ def register_commands(cli: Any) -> None:
         before = dict(cli.commands)
         try:
             impl.function(cli=cli)
-        except Exception as error:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:
             _fail(info, "failed while adding commands", error)
         info.commands = []
         for name, command in list(cli.commands.items()):

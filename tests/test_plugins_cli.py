@@ -255,3 +255,56 @@ def test_a_profile_naming_a_missing_method_points_to_dify_plugins(
     assert result.exit_code == 3
     assert "Unknown auth method 'oidc'" in result.stderr
     assert "`dify plugins` lists the installed plugins" in result.stderr
+
+
+# Plugins that try to end the process while loading, and where they do it.
+QUITTERS = {
+    "exit at import": ("import sys\nsys.exit()\n", "SystemExit"),
+    "exit code at import": ("import sys\nsys.exit(3)\n", "SystemExit: 3"),
+    "exit while adding commands": (
+        "import sys\nfrom dify_cli.hookspecs import hookimpl\n\n"
+        "@hookimpl\ndef register_commands(cli):\n    sys.exit(0)\n",
+        "failed while adding commands (SystemExit: 0)",
+    ),
+    "BaseException while registering methods": (
+        "from dify_cli.hookspecs import hookimpl\n\n"
+        "@hookimpl\ndef register_auth_methods(register):\n"
+        "    raise BaseException('no')\n",
+        "failed while registering auth methods (BaseException: no)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", QUITTERS)
+def test_a_plugin_ending_the_process_is_reported_and_left_out(
+    dify_proc: DifyRunner, tmp_path: Path, case: str
+) -> None:
+    source, said = QUITTERS[case]
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "quitter.py").write_text(source, encoding="utf-8")
+    write_dist_info(site, "dify-quitter", "1.0", {"quitter": "quitter"})
+
+    result = dify_proc("plugins", extra_env=pythonpath(site))
+
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "quitter" in line]
+    assert len(warnings) == 1, result.stderr
+    assert said in warnings[0]
+    assert "skipped" in warnings[0]
+    assert "dify_cli.auth.password" in result.stdout
+
+
+def test_ctrl_c_while_a_plugin_loads_still_interrupts(
+    dify_proc: DifyRunner, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "slow.py").write_text("raise KeyboardInterrupt\n", encoding="utf-8")
+    write_dist_info(site, "dify-slow", "1.0", {"slow": "slow"})
+
+    result = dify_proc("plugins", extra_env=pythonpath(site))
+
+    assert result.exit_code == 130, result.output
+    assert "Interrupted." in result.stderr
+    assert "Traceback" not in result.output
