@@ -1,5 +1,5 @@
 """Allow ``python -m dify_cli``."""
 
-from dify_cli.cli.main import main
+from dify_cli.entry import main
 
 main()

@@ -192,3 +192,33 @@ def test_an_empty_name_or_path_is_a_usage_error(
     assert result.stderr.count("\n") == 1
     assert list(cwd.iterdir()) == []
     assert not config_dir.exists()
+
+
+@pytest.mark.parametrize("how", ["python -m dify_cli", "console script"])
+def test_ctrl_c_while_starting_up_exits_130(
+    dify_proc: DifyRunner, tmp_path: Path, how: str
+) -> None:
+    # A Click that raises KeyboardInterrupt on import stands in for a Ctrl-C
+    # pressed while the command line is still being imported.
+    fake = tmp_path / "site" / "click"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise KeyboardInterrupt\n", encoding="utf-8")
+    extra = pythonpath(tmp_path / "site")
+
+    if how == "console script":
+        script = Path(sys.executable).with_name("dify")
+        proc = subprocess.run(
+            [str(script), "status"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **extra},
+            timeout=30,
+            check=False,
+        )
+        code, stderr = proc.returncode, proc.stderr
+    else:
+        result = dify_proc("status", extra_env=extra)
+        code, stderr = result.exit_code, result.stderr
+
+    assert code == 130, stderr
+    assert stderr.strip() == "Interrupted."
