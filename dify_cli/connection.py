@@ -135,6 +135,7 @@ def method_options(
     for option in method.options:
         # A profile key's setting already weighs flag, environment and profile.
         value: Any = settings.get(option.name) if option.profile_key else None
+        name: str | None = option.name
         if value is None:
             name = next((n for n in option.env if environ.get(n)), None)
             value = None if name is None else environ[name]
@@ -144,13 +145,10 @@ def method_options(
                 raise ConfigError(f"{name} cannot be used: {problem}.")
         if option.kind == "flag":
             value = str(value).strip().lower() in {"1", "true", "yes", "on"}
-        elif option.kind == "float" and isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                raise ConfigError(
-                    f"{option.env[0]} must be a number, not {value!r}."
-                ) from None
+        elif option.kind == "float" and value is not None:
+            from dify_cli.profiles import checked_number
+
+            value = checked_number(value, name or option.name)
         if option.secret and isinstance(value, str):
             logs.add_secret(value)
         values[option.name] = value

@@ -344,7 +344,7 @@ def auth_options() -> dict[str, AuthOption]:
 
 def auth_option_keys() -> dict[str, KeySpec]:
     """The profile keys auth methods add: their non-secret ``profile_key`` options."""
-    from dify_cli.profiles import KeySpec
+    from dify_cli.profiles import MAX_NUMBER, KeySpec
 
     keys: dict[str, KeySpec] = {}
     for option in auth_options().values():
@@ -354,6 +354,7 @@ def auth_option_keys() -> dict[str, KeySpec]:
                 _KEY_KINDS[option.kind],  # type: ignore[arg-type]
                 option.help,
                 env=option.env,
+                maximum=MAX_NUMBER if option.kind == "float" else None,
             )
     return keys
 

@@ -58,6 +58,10 @@ NAME_RULE = (
     "starting with a letter, digit or '_'"
 )
 
+# The largest number a setting or an auth method's float option takes: they
+# count seconds, past a day nobody is waiting, and the socket layer overflows.
+MAX_NUMBER = 86400.0
+
 # RFC 5321 caps a forward path at 256 octets, two of them the angle brackets.
 _MAX_EMAIL = 254
 
@@ -150,6 +154,14 @@ class KeySpec:
         return value
 
 
+def checked_number(value: object, name: str) -> float:
+    """``value`` (a number, or text from the environment) as a float that is
+    finite, greater than 0 and at most MAX_NUMBER; ConfigError naming ``name``
+    if it is not."""
+    spec = KeySpec(name, "float", "", maximum=MAX_NUMBER)
+    return float(spec.parse(value) if isinstance(value, str) else spec.check(value))
+
+
 def _described(value: object) -> str:
     """A stored value as an error names it: quoted text, or its TOML kind.
 
@@ -233,8 +245,7 @@ CORE_KEYS: dict[str, KeySpec] = {
             "float",
             "Seconds to wait for the server before giving up.",
             ("DIFY_TIMEOUT",),
-            # Past a day nobody is waiting, and the socket layer overflows.
-            maximum=86400,
+            maximum=MAX_NUMBER,
         ),
         KeySpec(
             "workspace",

@@ -17,7 +17,7 @@ from dify_cli import logs
 from dify_cli.cli.context import app_context
 from dify_cli.cli.output import emit, json_option, message, warn
 from dify_cli.cli.params import NonEmptyPath, check_email, reject_empty
-from dify_cli.errors import UsageError
+from dify_cli.errors import ConfigError, UsageError
 from dify_cli.plugin_manager import auth_methods, auth_options
 
 if TYPE_CHECKING:
@@ -107,14 +107,14 @@ def _method_values(
         if value in (None, False) and option.profile_key:
             value, source = settings.get(option.name), f"profile key {option.name}"
         _check_line(value, source)
-        value = _typed(option, value)
+        value = _typed(option, value, source)
         if option.secret and isinstance(value, str):
             logs.add_secret(value)
         values[option.name] = value
     return values
 
 
-def _typed(option: AuthOption, value: Any) -> Any:
+def _typed(option: AuthOption, value: Any, source: str) -> Any:
     # Values from the environment arrive as text; the command line's are typed.
     if option.kind == "flag":
         if isinstance(value, str):
@@ -122,13 +122,15 @@ def _typed(option: AuthOption, value: Any) -> Any:
         return bool(value)
     if value is None:
         return None
-    if option.kind == "float" and isinstance(value, str):
+    if option.kind == "float":
+        from dify_cli.profiles import checked_number
+
         try:
-            return float(value)
-        except ValueError:
-            raise UsageError(
-                f"{option.flag} must be a number, not {value!r}."
-            ) from None
+            return checked_number(value, source)
+        except ConfigError as error:
+            if source != option.flag:
+                raise
+            raise UsageError(error.message) from None
     return str(value) if isinstance(value, Path) else value
 
 
