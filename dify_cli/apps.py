@@ -371,7 +371,8 @@ def write_export(path: Path, text: str, *, include_secret: bool) -> None:
 
 # -- import: reading and checking the DSL -------------------------------------
 
-_TOP_KEY = re.compile(r"^(kind|app|version)\s*:(.*)$", re.MULTILINE)
+# A top-level key, bare or quoted, and the rest of its line.
+_TOP_KEY = re.compile(r"^([\"']?)(kind|app|version)\1[ \t]*:(.*)$", re.MULTILINE)
 
 
 def read_dsl(source: str) -> str:
@@ -412,10 +413,10 @@ def check_dsl(data: bytes, label: str) -> str:
     if "\x00" in text:
         raise UsageError(f"{label} is not a text file, so not a Dify DSL.")
 
-    keys = {match[1]: match[2].strip() for match in _TOP_KEY.finditer(text)}
+    keys = {match[2]: _yaml_scalar(match[3]) for match in _TOP_KEY.finditer(text)}
     if not keys and text.lstrip().startswith("{"):
         keys = _json_keys(text)
-    kind = keys.get("kind", "app").strip("'\"")
+    kind = keys.get("kind") or "app"
     if kind != "app":
         raise UsageError(f"{label} is a Dify {kind} DSL, not an app.")
     if not keys:
@@ -424,6 +425,24 @@ def check_dsl(data: bytes, label: str) -> str:
             "`kind: app`, `app:` or `version:` key.",
         )
     return text
+
+
+def _yaml_scalar(rest: str) -> str:
+    """The value of a one-line YAML scalar: unquoted, its comment dropped.
+
+    ``rest`` is what follows the key's colon. A plain value ends where `` #``
+    starts a comment; a quoted one at its closing quote.
+    """
+    rest = rest.strip()
+    if rest[:1] == '"':
+        match = re.match(r'"((?:[^"\\]|\\.)*)"', rest)
+        return match[1] if match else rest
+    if rest[:1] == "'":
+        match = re.match(r"'((?:[^']|'')*)'", rest)
+        return match[1].replace("''", "'") if match else rest
+    if rest.startswith("#"):
+        return ""
+    return re.split(r"[ \t]#", rest, maxsplit=1)[0].rstrip()
 
 
 def _json_keys(text: str) -> dict[str, str]:

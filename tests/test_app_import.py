@@ -368,3 +368,35 @@ def test_unreadable_files(
     one_error(dify("app", "import", str(missing)), 2, f"Cannot read {missing}")
     one_error(dify("app", "import", str(tmp_path)), 2, "is a folder, not a file")
     assert fake.counts == {}
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "kind: app # exported",
+        "kind: 'app' # exported",
+        'kind: "app"  # exported',
+        '"kind": app',
+    ],
+)
+def test_comments_and_quotes_on_the_top_keys_are_yaml(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, tmp_path: Path, first: str
+) -> None:
+    fake = fake_dify("modern")
+    connect(dify, fake)
+    body = dsl("Commented", version=DSL_OF["modern"]).replace("kind: app", first)
+    assert first in body
+    assert yaml.safe_load(body)["kind"] == "app"
+    result = dify("app", "import", write(tmp_path, body))
+    assert result.exit_code == 0, result.output
+    assert "Imported app 'Commented'" in result.stdout
+
+
+def test_a_commented_kind_of_another_dsl_is_still_refused(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, tmp_path: Path
+) -> None:
+    fake = fake_dify("modern")
+    connect(dify, fake)
+    path = write(tmp_path, "kind: rag_pipeline # exported\nversion: 0.1.0\n")
+    one_error(dify("app", "import", path), 2, "is a Dify rag_pipeline DSL, not")
+    assert fake.counts == {}
