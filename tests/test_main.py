@@ -222,3 +222,13 @@ def test_ctrl_c_while_starting_up_exits_130(
 
     assert code == 130, stderr
     assert stderr.strip() == "Interrupted."
+
+
+@pytest.mark.parametrize("group", [[], ["profile"], ["app"], ["workspace"]])
+def test_a_bare_group_prints_its_help(dify_proc: DifyRunner, group: list[str]) -> None:
+    result = dify_proc(*group)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert result.stdout.startswith(f"Usage: {' '.join(['dify', *group])} [OPTIONS]")
+    assert "Commands:" in result.stdout
+    assert "Error" not in result.stdout

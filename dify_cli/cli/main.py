@@ -116,6 +116,9 @@ class RootGroup(click.Group):
             _fail("standard output is closed; nothing could be printed.", 1)
         try:
             result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as error:
+            # A group without a command asks for its help, as with git and gh.
+            _print_help(error.ctx)
         except click.UsageError as error:
             where = error.ctx.command_path if error.ctx else "dify"
             _fail(f"{error.format_message()} (see '{where} --help')", error.exit_code)
@@ -154,6 +157,14 @@ def _say_error(text: str) -> None:
     # Errors often quote the server or the user's input: one line, no escapes
     # reaching the terminal.
     click.echo(f"Error: {printable(text)}", err=True)
+
+
+def _print_help(ctx: click.Context) -> NoReturn:
+    try:
+        click.echo(ctx.get_help())
+    except OSError as error:
+        _output_failed(error)
+    sys.exit(0)
 
 
 def _fail(text: str, code: int) -> NoReturn:
