@@ -24,6 +24,7 @@ from dify_cli.errors import (
     NetworkError,
     UsageError,
     dify_command,
+    sentence,
 )
 from dify_cli.inputs import read_file, read_stdin
 
@@ -86,6 +87,9 @@ def console_path(path: str, server: str) -> str:
     segments = [unquote(part) for part in written]
     if any(part in (".", "..") or "\\" in part for part in segments):
         raise UsageError(f"{path}: `.` and `..` are not allowed in PATH.")
+    if any("/" in part for part in segments):
+        # A server or proxy that decodes %2F would see segments never checked.
+        raise UsageError(f"{path}: an encoded / (%2F) is not allowed in PATH.")
     prefix = [part for part in API_PREFIX.split("/") if part]
     if segments[: len(prefix)] == prefix:
         written = written[len(prefix) :]
@@ -256,6 +260,11 @@ def build_request(
         fields.append(split_field(spec))
     for spec in typed_fields:
         key, value = split_field(spec)
+        if value == "@":
+            raise UsageError(
+                f"The field {key} names no file after '@'.",
+                hint=f"Write -F {key}=@PATH, or -F {key}=@- for standard input.",
+            )
         if value.startswith("@"):
             data, label = reader.read(value[1:], f"the field {key}")
             fields.append((key, _text(data, label)))
@@ -395,7 +404,7 @@ def answer_error(
     if reply.status in UNAVAILABLE:
         detail = f": {message}" if message else ""
         return NetworkError(
-            f"{where}: {server} is unavailable ({reply.status}){detail}.",
+            sentence(f"{where}: {server} is unavailable ({reply.status}){detail}"),
             hint="The server or a proxy in front of it is down; try again later.",
         )
     text = f"{where}: HTTP {reply.status} {reply.reason}".rstrip()

@@ -73,6 +73,12 @@ class ApiError(DifyError):
         self.code = code
 
 
+def sentence(text: str) -> str:
+    """``text`` ending in one full stop: a server's message may bring its own."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def dify_command(profile: str | None, args: str) -> str:
     """A ``dify`` command line for a hint, run against ``profile`` when given.
 

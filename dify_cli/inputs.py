@@ -91,6 +91,9 @@ def read_file(source: str, limit: int = MAX_INPUT_BYTES) -> bytes:
     A folder, a device, a FIFO or a file over ``limit`` is a UsageError, so
     that ``/dev/zero`` cannot keep a command reading forever.
     """
+    if not source:
+        # Path("") is the current folder, which no one meant.
+        raise UsageError("The file name is empty.")
     path = Path(source)
     try:
         # Checked before opening: opening a FIFO waits for a writer.

@@ -336,3 +336,23 @@ def test_json_is_accepted_and_changes_nothing(
     result = dify(*args)
     assert result.exit_code == 0, result.output
     assert result.stdout == plain.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (["apps", "-F", "x=@"], "The field x names no file after '@'."),
+        (["apps", "--input", ""], "The file name is empty."),
+        (["apps/..%2f..%2fv1"], "an encoded / (%2F) is not allowed in PATH"),
+        (["apps/..%2F..%2Fv1"], "an encoded / (%2F) is not allowed in PATH"),
+    ],
+)
+def test_more_bad_input_sends_nothing(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, args: list[str], text: str
+) -> None:
+    fake = fake_dify("modern")
+    connect(dify, fake)
+    result = dify("api", "-X", "POST", *args, input="")
+    one_error(result, 2, text)
+    assert "  " not in result.stderr
+    assert fake.counts == {}

@@ -400,3 +400,10 @@ def test_a_commented_kind_of_another_dsl_is_still_refused(
     path = write(tmp_path, "kind: rag_pipeline # exported\nversion: 0.1.0\n")
     one_error(dify("app", "import", path), 2, "is a Dify rag_pipeline DSL, not")
     assert fake.counts == {}
+
+
+def test_an_empty_file_name(fake_dify: FakeDifyFactory, dify: DifyRunner) -> None:
+    fake = fake_dify("modern")
+    connect(dify, fake)
+    one_error(dify("app", "import", ""), 2, "The file name is empty.")
+    assert fake.counts == {}
