@@ -27,6 +27,7 @@ from dify_cli.errors import (
     NetworkError,
     RateLimitError,
     UsageError,
+    sentence,
 )
 from dify_cli.versions import Generation, encodes_secrets, generation_for
 
@@ -587,6 +588,16 @@ class ConsoleClient:
         if isinstance(error, requests.exceptions.ProxyError):
             return NetworkError(f"Cannot reach {self.server} through the proxy.")
         if isinstance(error, requests.exceptions.InvalidURL):
+            variable = self._proxy_variable()
+            if variable is not None and (
+                isinstance(error, requests.exceptions.InvalidProxyURL)
+                or _parses(self.server)
+            ):
+                # Its value may hold the proxy's password: name the variable only.
+                return ConfigError(
+                    f"The proxy URL in ${variable} is not valid.",
+                    hint=f"Fix or unset {variable}.",
+                )
             return ConfigError(f"Not a valid server URL: {self.server}")
         lowered = text.lower()
         if any(
@@ -609,6 +620,19 @@ class ConsoleClient:
                 f"{self.server} closed the connection without answering."
             )
         return NetworkError(f"Cannot reach {self.server}.")
+
+    def _proxy_variable(self) -> str | None:
+        """The environment variable that sets a proxy for the server, if any."""
+        from requests.utils import should_bypass_proxies
+
+        scheme = urlsplit(self.server).scheme
+        if should_bypass_proxies(self.server, no_proxy=None):
+            return None
+        for name in (f"{scheme}_proxy", "all_proxy"):
+            for spelled in (name, name.upper()):
+                if os.environ.get(spelled):
+                    return spelled
+        return None
 
     def _decode(
         self, method: str, url: str, response: requests.Response, raw_body: bytes
@@ -684,19 +708,23 @@ class ConsoleClient:
             return self._rejected(reply)
         if status == 429:
             return RateLimitError(
-                f"The server refuses for now: {message or 'too many requests'}."
+                sentence(
+                    f"The server refuses for now: {message or 'too many requests'}"
+                )
             )
         if status >= 500:
             return _server_error(self.server, status, message)
         if status == 404:
             return ApiError(
-                f"Not found on the server: {message or 'no such resource'}.",
+                sentence(f"Not found on the server: {message or 'no such resource'}"),
                 status=status,
                 code=code,
             )
         return ApiError(
-            f"The server refused the request ({status}"
-            f"{', ' + code if code else ''}): {message or 'no reason given'}.",
+            sentence(
+                f"The server refused the request ({status}"
+                f"{', ' + code if code else ''}): {message or 'no reason given'}"
+            ),
             status=status,
             code=code,
         )
@@ -1108,6 +1136,16 @@ def _size(count: int) -> str:
     return f"{count / 1024:g} KiB"
 
 
+def _parses(url: str) -> bool:
+    import urllib3
+
+    try:
+        urllib3.util.parse_url(url)
+    except ValueError:
+        return False
+    return True
+
+
 def _read_timed_out(error: Exception) -> bool:
     """Whether ``error`` is a read timeout in the middle of a body.
 
@@ -1134,11 +1172,11 @@ def _server_error(server: str, status: int, message: str | None) -> DifyError:
     detail = f": {message}" if message else ""
     if status in (502, 503, 504):
         return NetworkError(
-            f"{server} is unavailable ({status}){detail}.",
+            sentence(f"{server} is unavailable ({status}){detail}"),
             hint="The server or a proxy in front of it is down; try again later.",
         )
     return ApiError(
-        f"The server failed with an internal error ({status}){detail}.",
+        sentence(f"The server failed with an internal error ({status}){detail}"),
         status=status,
         hint="Try again; the server's logs say more.",
     )

@@ -392,6 +392,9 @@ def test_malformed_email_is_a_usage_error(fake_dify: FakeDifyFactory) -> None:
     assert PASSWORD not in caught.value.message
 
 
+MESSAGE_500 = "The server encountered an internal error in the application."
+
+
 class _Misbehaving(http.server.BaseHTTPRequestHandler):
     """Answers every GET in the way the server's ``mode`` says."""
 
@@ -403,6 +406,16 @@ class _Misbehaving(http.server.BaseHTTPRequestHandler):
                     self.wfile.write(bytes([byte]))
                     self.wfile.flush()
                     time.sleep(0.5)
+                return
+            if mode == "error-500":
+                body = json.dumps(
+                    {"code": "internal_server_error", "message": MESSAGE_500}
+                ).encode()
+                self.send_response(500)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
                 return
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -499,3 +512,32 @@ def test_a_read_timeout_mid_body_is_a_timeout(
     said = client._transport_error(error)
     assert isinstance(said, NetworkError)
     assert "did not answer within 3 s" in said.message
+
+
+def test_a_server_message_ending_in_a_full_stop_gets_no_second_one(
+    misbehaving: Callable[[str], str], dify: DifyRunner
+) -> None:
+    result = dify(
+        "connect", "--server", misbehaving("error-500"), "--email", EMAIL,
+        "--password-stdin", input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert f"(500): {MESSAGE_500} Try again" in result.stderr
+    assert ".." not in result.stderr
+
+
+@pytest.mark.parametrize("proxy", ["http://[bad", "http://proxy:notaport", "://x"])
+def test_a_malformed_proxy_variable_is_blamed_not_the_server(
+    dify: DifyRunner, proxy: str
+) -> None:
+    result = dify(
+        "connect", "--server", "https://dify.example.com", "--email", EMAIL,
+        "--password-stdin", input=PASSWORD + "\n",
+        extra_env={"HTTPS_PROXY": proxy, "https_proxy": None, "NO_PROXY": None,
+                   "no_proxy": None},
+    )  # fmt: skip
+    assert result.exit_code == 3, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines == ["Error: The proxy URL in $HTTPS_PROXY is not valid. "
+                     "Fix or unset HTTPS_PROXY."]  # fmt: skip
+    assert proxy not in result.stderr
