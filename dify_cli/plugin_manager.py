@@ -165,11 +165,22 @@ def _entry_points() -> list[metadata.EntryPoint]:
         return found
     names = {name.strip() for name in wanted.split(",") if name.strip()}
     chosen = []
+    matched = set(BUILTIN_PLUGINS)
     for entry_point in found:
         dist = getattr(entry_point, "dist", None)
         dist_name = dist.metadata["Name"] if dist is not None else None
         if entry_point.name in names or dist_name in names:
             chosen.append(entry_point)
+            matched.add(entry_point.name)
+            matched.add(dist_name or entry_point.name)
+    unmatched = sorted(names - matched)
+    if unmatched:
+        # Said once: plugins load once per process. A typo would otherwise
+        # leave a plugin out without a word.
+        sys.stderr.write(
+            f"warning: {PLUGINS_ENV} names no installed plugin: "
+            f"{', '.join(unmatched)}.\n"
+        )
     return chosen
 
 

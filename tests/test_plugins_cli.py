@@ -308,3 +308,16 @@ def test_ctrl_c_while_a_plugin_loads_still_interrupts(
     assert result.exit_code == 130, result.output
     assert "Interrupted." in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_plugin_names_matching_nothing_are_warned_about_once(
+    dify_proc: DifyRunner,
+) -> None:
+    result = dify_proc("plugins", extra_env={"DIFY_CLI_PLUGINS": "nonexistent,exec"})
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "warning: DIFY_CLI_PLUGINS names no installed plugin: nonexistent.\n"
+    )
+
+    quiet = dify_proc("plugins", extra_env={"DIFY_CLI_PLUGINS": "exec"})
+    assert quiet.stderr == ""
