@@ -232,3 +232,30 @@ def test_a_bare_group_prints_its_help(dify_proc: DifyRunner, group: list[str]) -
     assert result.stdout.startswith(f"Usage: {' '.join(['dify', *group])} [OPTIONS]")
     assert "Commands:" in result.stdout
     assert "Error" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "given"),
+    [
+        (["status", "-p", "dev"], "dify -p NAME status"),
+        (["status", "--profile=dev"], "dify --profile NAME status"),
+        (
+            ["profile", "list", "--config-dir", "x"],
+            "dify --config-dir DIR profile list",
+        ),
+        (["workspace", "list", "--debug"], "dify --debug workspace list"),
+    ],
+)
+def test_a_global_option_after_the_command_says_where_it_goes(
+    dify: DifyRunner, args: list[str], given: str
+) -> None:
+    result = dify(*args)
+    assert result.exit_code == 2
+    line = one_line(result.stderr)
+    assert "is a global option: give it before the command" in line
+    assert f"`{given}`" in line
+
+
+def test_an_unknown_option_still_names_the_help(dify: DifyRunner) -> None:
+    line = one_line(dify("status", "--bogus").stderr)
+    assert line == "Error: No such option '--bogus'. (see 'dify status --help')"

@@ -121,7 +121,8 @@ class RootGroup(click.Group):
             _print_help(error.ctx)
         except click.UsageError as error:
             where = error.ctx.command_path if error.ctx else "dify"
-            _fail(f"{error.format_message()} (see '{where} --help')", error.exit_code)
+            hint = _global_option_hint(error) or f"(see '{where} --help')"
+            _fail(f"{error.format_message()} {hint}", error.exit_code)
         except click.ClickException as error:
             _fail(error.format_message(), error.exit_code)
         except click.Abort:
@@ -157,6 +158,30 @@ def _say_error(text: str) -> None:
     # Errors often quote the server or the user's input: one line, no escapes
     # reaching the terminal.
     click.echo(f"Error: {printable(text)}", err=True)
+
+
+# Options of the root command only, with the value each takes; given after a
+# command's name, Click reads them as that command's own, which it lacks.
+GLOBAL_OPTIONS = {
+    "--profile": "NAME",
+    "-p": "NAME",
+    "--config-dir": "DIR",
+    "--debug": "",
+}
+
+
+def _global_option_hint(error: click.UsageError) -> str:
+    if not isinstance(error, click.NoSuchOption) or error.ctx is None:
+        return ""
+    name = error.option_name.split("=", 1)[0]
+    if error.ctx.parent is None or name not in GLOBAL_OPTIONS:
+        return ""
+    command = error.ctx.command_path.split(" ", 1)[-1]
+    given = f"{name} {GLOBAL_OPTIONS[name]}".rstrip()
+    return (
+        f"{name} is a global option: give it before the command, "
+        f"as in `dify {given} {command}`."
+    )
 
 
 def _print_help(ctx: click.Context) -> NoReturn:
