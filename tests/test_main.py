@@ -126,15 +126,20 @@ def test_a_closed_pipe_ends_quietly(env: dict[str, str]) -> None:
     assert b"Traceback" not in err
 
 
-def test_an_unexpected_exception_is_one_line_and_a_traceback_only_with_debug(
-    dify_proc: DifyRunner, tmp_path: Path
-) -> None:
+@pytest.fixture
+def crasher(tmp_path: Path) -> dict[str, str]:
+    """Environment for a `dify` that has the crashing plugin's commands."""
     site = tmp_path / "site"
     site.mkdir()
     (site / "crasher.py").write_text(textwrap.dedent(CRASHER), encoding="utf-8")
     write_dist_info(site, "dify-crasher", "1.0", {"crasher": "crasher"})
-    extra = pythonpath(site)
+    return pythonpath(site)
 
+
+def test_an_unexpected_exception_is_one_line_and_a_traceback_only_with_debug(
+    dify_proc: DifyRunner, crasher: dict[str, str]
+) -> None:
+    extra = crasher
     plain = dify_proc("crash", extra_env=extra)
     assert plain.exit_code == 1
     line = one_line(plain.stderr)
@@ -148,14 +153,9 @@ def test_an_unexpected_exception_is_one_line_and_a_traceback_only_with_debug(
 
 
 def test_an_unexpected_exception_never_shows_a_token(
-    dify_proc: DifyRunner, tmp_path: Path
+    dify_proc: DifyRunner, crasher: dict[str, str]
 ) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "crasher.py").write_text(textwrap.dedent(CRASHER), encoding="utf-8")
-    write_dist_info(site, "dify-crasher", "1.0", {"crasher": "crasher"})
-    extra = pythonpath(site)
-
+    extra = crasher
     for args in (["leak"], ["--debug", "leak"]):
         result = dify_proc(*args, extra_env=extra)
         assert result.exit_code == 1
