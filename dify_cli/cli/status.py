@@ -225,7 +225,8 @@ def command(all_profiles: bool, offline: bool) -> None:
 
     Exits 0 when connected, 4 when not (for --all: when any profile is not),
     5 when the server cannot be reached. With --all, a profile whose settings
-    cannot be used is reported on stderr and the others are still shown.
+    cannot be used is reported on stderr, the others are still shown, and the
+    exit code is that configuration error's (3).
     """
     from dify_cli.connection import resolve_settings
     from dify_cli.settings import FALLBACK_PROFILE
@@ -233,7 +234,7 @@ def command(all_profiles: bool, offline: bool) -> None:
     app = app_context()
     profiles = app.profile_store()
     sessions = app.session_store()
-    codes: list[int] = []
+    unusable: list[int] = []
     if all_profiles:
         names = _profile_names(profiles, sessions)
         if not names:
@@ -248,12 +249,12 @@ def command(all_profiles: bool, offline: bool) -> None:
                 every.append(resolve_settings(profiles, name, check_exists=False))
             except DifyError as error:
                 click.echo(f"Error: profile {name}: {error}", err=True)
-                codes.append(error.exit_code)
+                unusable.append(error.exit_code)
     else:
         every = [resolve_settings(profiles, app.profile, sessions=sessions)]
 
     results = [profile_status(s, sessions, offline=offline) for s in every]
-    codes += [code for _, code in results]
+    codes = [code for _, code in results]
     default = profiles.default_name() or FALLBACK_PROFILE
     for data, _ in results:
         data["default"] = data["profile"] == default
@@ -267,7 +268,8 @@ def command(all_profiles: bool, offline: bool) -> None:
         )
     else:
         emit(results[0][0], _render_one)
-    failed = [code for code in codes if code]
+    # A profile that cannot be used is a configuration to mend first.
+    failed = unusable or [code for code in codes if code]
     if failed:
         code = AuthError.exit_code if AuthError.exit_code in failed else failed[0]
         click.get_current_context().exit(code)
