@@ -24,15 +24,13 @@ _FIELD = re.compile(
     [^"'\s,;}&]+
     """
 )
-# A header name is secret-bearing when it is one of these or contains one of the
-# parts: Authorization, Proxy-Authorization, X-Api-Key, Set-Cookie, X-Auth-Session...
-_SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-csrf-token"}
-)
+# A header name is secret-bearing when it contains one of these parts:
+# Authorization, Proxy-Authorization, X-Api-Key, Set-Cookie, X-Auth-Session...
 _SECRET_PARTS = ("auth", "token", "key", "secret", "cookie", "session", "csrf")
-_SECRET_NAME = r"[\w-]*(?:auth|token|key|secret|cookie|session|csrf)[\w-]*"
-# "Name: value" as in a request dump...
-_HEADER = re.compile(rf"(?im)\b({_SECRET_NAME})(\s*[:=]\s*)[^\n]+")
+_SECRET_NAME = rf"[\w-]*(?:{'|'.join(_SECRET_PARTS)})[\w-]*"
+# "Name: value" heading a line, as in a request dump; only there, so that prose
+# such as "KeyError: 'name'" or a host named auth-proxy keeps its words...
+_HEADER = re.compile(rf"(?im)^(\s*{_SECRET_NAME})(\s*:\s*)[^\n]+")
 # ...and "'Name': 'value'" as in the repr of a dict of headers.
 _QUOTED_HEADER = re.compile(
     rf"""(?i)(['"])({_SECRET_NAME})\1(\s*:\s*)(['"])(?:\\.|(?!\4).)*\4"""
@@ -50,7 +48,7 @@ def add_secret(value: str | None) -> None:
 def is_secret_header(name: str) -> bool:
     """Whether a header of this name may carry a credential, whatever its case."""
     lowered = name.lower()
-    return lowered in _SECRET_HEADERS or any(part in lowered for part in _SECRET_PARTS)
+    return any(part in lowered for part in _SECRET_PARTS)
 
 
 def shown_headers(headers: Mapping[str, str]) -> dict[str, str]:

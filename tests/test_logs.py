@@ -68,3 +68,15 @@ def test_redact_masks_a_dict_of_headers_and_header_lines() -> None:
         for value in [*SECRET_HEADERS.values(), "hunter2"]:
             assert value not in shown
     assert "'Accept': 'application/json'" in logs.redact(as_dict)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "unexpected KeyError: 'name'. This is a bug in dify",
+        "GET https://auth-proxy:8443/console/api/apps -> 200",
+        "SessionRejected: the server refused the session",
+    ],
+)
+def test_prose_that_names_a_secret_part_keeps_its_words(text: str) -> None:
+    assert logs.redact(text) == text
