@@ -28,9 +28,8 @@ _FIELD = re.compile(
 # Authorization, Proxy-Authorization, X-Api-Key, Set-Cookie, X-Auth-Session...
 _SECRET_PARTS = ("auth", "token", "key", "secret", "cookie", "session", "csrf")
 _SECRET_NAME = rf"[\w-]*(?:{'|'.join(_SECRET_PARTS)})[\w-]*"
-# "Name: value" heading a line, as in a request dump; only there, so that prose
-# such as "KeyError: 'name'" or a host named auth-proxy keeps its words...
-_HEADER = re.compile(rf"(?im)^(\s*{_SECRET_NAME})(\s*:\s*)[^\n]+")
+# "Name: value" heading a line, as in a request dump...
+_HEADER_LINE = re.compile(r"(?m)^(\s*)([\w-]+)(\s*:\s*)[^\n]+")
 # ...and "'Name': 'value'" as in the repr of a dict of headers.
 _QUOTED_HEADER = re.compile(
     rf"""(?i)(['"])({_SECRET_NAME})\1(\s*:\s*)(['"])(?:\\.|(?!\4).)*\4"""
@@ -59,6 +58,16 @@ def shown_headers(headers: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def _masked_header_line(match: re.Match[str]) -> str:
+    name = match[2]
+    # Header names have a hyphen, but for these two; a word without one, as in
+    # "KeyError: 'name'" or "SessionRejected: ...", is prose and keeps its words.
+    header_like = "-" in name or name.lower() in ("authorization", "cookie")
+    if not (header_like and is_secret_header(name)):
+        return match[0]
+    return f"{match[1]}{name}{match[3]}{REDACTED}"
+
+
 def redact(text: str) -> str:
     """Return ``text`` with every known or recognisable secret replaced by ``***``."""
     for secret in sorted(_known_secrets, key=len, reverse=True):
@@ -66,7 +75,7 @@ def redact(text: str) -> str:
     text = _QUOTED_HEADER.sub(
         lambda m: f"{m[1]}{m[2]}{m[1]}{m[3]}{m[4]}{REDACTED}{m[4]}", text
     )
-    text = _HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _HEADER_LINE.sub(_masked_header_line, text)
     text = _FIELD.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     text = _JWT.sub(REDACTED, text)
     return _HEX.sub(REDACTED, text)
