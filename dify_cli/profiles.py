@@ -516,6 +516,9 @@ class ProfileStore:
             return tomlkit.parse(text)
         except ParseError as error:
             reason = str(error).removesuffix(f" at line {error.line} col {error.col}")
+            if "'\\x00'" in reason:
+                # tomlkit reads the end of the text as a NUL character.
+                reason = "the file ends in the middle of a value"
             raise ConfigError(
                 f"{self.path}, line {error.line}, column {error.col + 1}: "
                 f"{reason.rstrip('.')}.",
