@@ -241,7 +241,7 @@ def test_other_layouts_are_edited_without_losing_data(
         ("[profiles.prod]\n[profiles.prod]\n", "line 2"),
         ('default_profile = "a"\ndefault_profile = "b"\n', "line 2"),
         ("[profiles\n", "line 1"),
-        ('[profiles.prod]\nx = [\n', "line 3, column 1: the file ends in the middle"),
+        ("[profiles.prod]\nx = [\n", "ends in the middle of a value"),
     ],
 )
 def test_malformed_file_names_line_and_column_and_is_kept(
