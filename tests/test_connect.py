@@ -1154,3 +1154,24 @@ def test_a_token_that_is_not_one_line_is_refused(
     )
     assert value not in result.output
     assert fake.counts == {}
+
+
+def test_secrets_given_as_flags_to_a_working_session_are_said_to_go_unused(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("modern")
+    assert password_connect(dify, fake).exit_code == 0
+    fake.reset_counts()
+
+    flagged = dify("connect", "--password", "another-password")
+    assert flagged.exit_code == 0, flagged.output
+    assert (
+        "warning: the stored session still works, so --password went unused; "
+        "pass --force to log in with them."
+    ) in flagged.stderr
+    assert "another-password" not in flagged.output
+
+    from_env = dify("connect", extra_env={"DIFY_PASSWORD": "another-password"})
+    assert from_env.exit_code == 0, from_env.output
+    assert "went unused" not in from_env.stderr
+    assert fake.count("POST", "login") == 0

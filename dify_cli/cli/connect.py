@@ -156,6 +156,19 @@ def _warn_about_visible_secrets(method: AuthMethod, given: Mapping[str, Any]) ->
         warn(f"{text}; prefer {prefer}." if prefer else f"{text}.")
 
 
+def _warn_about_unused_secrets(method: AuthMethod, given: Mapping[str, Any]) -> None:
+    """Say so when secrets given as flags went unused: the session still worked.
+
+    Values from the environment stay quiet, as CI jobs set them for every run.
+    """
+    unused = [o.flag for o in method.options if o.secret and given.get(o.name)]
+    if unused:
+        warn(
+            f"the stored session still works, so {', '.join(unused)} went unused; "
+            "pass --force to log in with them."
+        )
+
+
 def _check_line(value: Any, source: str) -> None:
     # Every option value is one line; most end up in an HTTP header, where a
     # line break would end the header early or add one of its own.
@@ -267,6 +280,8 @@ def _run(
     if not no_save and not result.reused:
         _save_profile(result, settings, method)
     emit(result.summary(), _render)
+    if result.reused:
+        _warn_about_unused_secrets(method, given)
     if insecure and settings.server.startswith("https://"):
         # Saving it would quietly weaken every later command; say how instead.
         message(
