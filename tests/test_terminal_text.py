@@ -10,6 +10,8 @@ import pytest
 from dify_cli.terminal_text import printable
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tests.conftest import DifyRunner
     from tests.fake_dify.fixtures import FakeDifyFactory
 
@@ -71,3 +73,22 @@ def test_an_error_quoting_user_input_is_one_line(dify: DifyRunner) -> None:
     assert result.stderr.count("\n") == 1
     assert "\x1b" not in result.stderr
     assert "\r" not in result.stderr
+
+
+def test_profile_values_written_by_hand_are_escaped(
+    dify: DifyRunner, config_dir: Path
+) -> None:
+    config_dir.mkdir(parents=True)
+    (config_dir / "profiles.toml").write_text(
+        '[profiles.x]\nserver = "https://x.example"\n'
+        'workspace = "Team\\u001b[2J\\u009b2J\\u202e"\n'
+    )
+    for args in (
+        ["profile", "show", "x"],
+        ["-p", "x", "profile", "show", "--resolved"],
+    ):
+        result = dify(*args)
+        assert result.exit_code == 0, result.output
+        _no_controls(result.stdout)
+        assert "\x9b" not in result.stdout
+        assert "Team" in result.stdout

@@ -77,5 +77,6 @@ def setting_text(value: Any, *, quoted: bool = True) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False) if quoted else value
-    return str(value)
+        # The renderers that use this print it as it is: escape it here.
+        return printable(json.dumps(value, ensure_ascii=False) if quoted else value)
+    return printable(str(value))
