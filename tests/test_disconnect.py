@@ -227,3 +227,24 @@ def test_all_goes_on_past_a_profile_that_cannot_be_used(
     assert sorted(path.name for path in sessions.glob("*.json")) == []
     # Only the usable profiles were logged out on the server.
     assert fake.count("POST", "logout") == 2
+
+
+def test_a_profile_that_cannot_be_used_still_loses_its_session(
+    fake_dify: FakeDifyFactory, dify: DifyRunner, config_dir: Path
+) -> None:
+    fake = fake_dify("modern")
+    connect(dify, fake, "--profile", "b")
+    profiles = config_dir / "profiles.toml"
+    profiles.write_text(
+        profiles.read_text().replace("[profiles.b]\n", '[profiles.b]\ntimeout = "5s"\n')
+    )
+    result = dify("-p", "b", "disconnect")
+    assert result.exit_code == 0, result.output
+    assert "warning: profile b cannot be used" in result.stderr
+    assert store(config_dir).load("b") is None
+    assert not store(config_dir).path_for("b").exists()
+    assert fake.counts == {}
+
+    typo = dify("-p", "bb", "disconnect")
+    assert typo.exit_code == 3
+    assert "Did you mean 'b'" in typo.stderr

@@ -129,8 +129,19 @@ def command(all_profiles: bool) -> None:
             except DifyError as error:
                 chosen[name] = error
     else:
-        selected = resolve_settings(profiles, app.profile, sessions=sessions)
-        chosen[selected.profile] = selected
+        import os
+
+        from dify_cli.settings import select_profile
+
+        name, _ = select_profile(app.profile, profiles, os.environ)
+        try:
+            chosen[name] = resolve_settings(profiles, app.profile, sessions=sessions)
+        except DifyError as error:
+            # A profile that exists but cannot be used still loses its session;
+            # one that does not exist at all is a mistyped name.
+            if name not in profiles.names() and not sessions.path_for(name).exists():
+                raise
+            chosen[name] = error
 
     results = []
     for name, settings in chosen.items():

@@ -15,6 +15,7 @@ import click
 from dify_cli.cli.context import app_context
 from dify_cli.cli.output import emit, json_option, message, setting_text
 from dify_cli.errors import AuthError, ConfigError, DifyError, dify_command
+from dify_cli.terminal_text import printable
 
 if TYPE_CHECKING:
     from dify_cli.profiles import ProfileStore
@@ -248,7 +249,7 @@ def command(all_profiles: bool, offline: bool) -> None:
             try:
                 every.append(resolve_settings(profiles, name, check_exists=False))
             except DifyError as error:
-                click.echo(f"Error: profile {name}: {error}", err=True)
+                click.echo(printable(f"Error: profile {name}: {error}"), err=True)
                 unusable.append(error.exit_code)
     else:
         every = [resolve_settings(profiles, app.profile, sessions=sessions)]
