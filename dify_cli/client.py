@@ -505,6 +505,9 @@ class ConsoleClient:
             raise self._local_error(error) from None
         except _AnswerTooSlow:
             log.debug(f"{method} {url}: no complete answer in {self.timeout:g}s")
+            # The abandoned request goes on in its thread: later requests get a
+            # session of their own rather than share its connection pool.
+            self._session = None
             if exchange.answering:
                 raise NetworkError(
                     f"{self.server} did not finish answering within "
