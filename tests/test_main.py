@@ -258,4 +258,7 @@ def test_a_global_option_after_the_command_says_where_it_goes(
 
 def test_an_unknown_option_still_names_the_help(dify: DifyRunner) -> None:
     line = one_line(dify("status", "--bogus").stderr)
-    assert line == "Error: No such option '--bogus'. (see 'dify status --help')"
+    # Click's own words for it vary between its releases.
+    assert line.startswith("Error: No such option")
+    assert "--bogus" in line
+    assert line.endswith(" (see 'dify status --help')")

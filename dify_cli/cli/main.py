@@ -39,11 +39,6 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-# Click 8.2 raises this for a group given no command; 8.1 prints the help and
-# exits 0 itself, so there is nothing to catch.
-_NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
-
-
 class RootGroup(click.Group):
     """Loads built-in commands on first use, plugin commands when a name is not
     built in (or for the help), and turns DifyError into exit codes."""
@@ -121,7 +116,7 @@ class RootGroup(click.Group):
             _fail("standard output is closed; nothing could be printed.", 1)
         try:
             result = super().main(args, prog_name, complete_var, False, **extra)
-        except _NO_ARGS_IS_HELP as error:
+        except click.exceptions.NoArgsIsHelpError as error:
             # A group without a command asks for its help, as with git and gh.
             _print_help(error.ctx)
         except click.UsageError as error:
