@@ -410,6 +410,7 @@ def answer_error(
     text = f"{where}: HTTP {reply.status} {reply.reason}".rstrip()
     if message:
         text += f": {message}"
+    text = sentence(text)
     if reply.status == 401:
         return AuthError(text, hint=f"Run {dify_command(profile, 'connect')}.")
     if reply.status == 403:

@@ -130,13 +130,23 @@ def list_apps(
         items = [item for item in body["data"] if isinstance(item, dict)]
         # An app created while we page pushes the others down one place:
         # the same app can show up twice.
+        known = len(apps)
         for item in items:
             apps.setdefault(str(item.get("id")), item)
         if progress is not None:
             total = body.get("total")
             progress(len(apps), total if isinstance(total, int) else len(apps))
-        if not body.get("has_more") or not items:
+        if body.get("has_more") is not True or not items:
             break
+        if len(apps) == known:
+            # A page of nothing new while more is promised: a proxy that
+            # ignores the query, say. Following it would never end.
+            raise ApiError(
+                f"The server's page {page} of apps repeats earlier pages while "
+                "saying more follow; stopped.",
+                status=200,
+                hint="Check any proxy or cache in front of the server.",
+            )
         page += 1
 
     found = [_summary(item) for item in apps.values()]

@@ -183,9 +183,25 @@ class RawReply:
     def json(self) -> Any:
         """The body decoded as JSON, or None when it is empty or not JSON."""
         try:
-            return json.loads(self.content.decode("utf-8"))
+            return decode_json(self.content.decode("utf-8"))
         except ValueError:
             return None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode_json(text: str) -> Any:
+    """``text`` read as strict JSON; ValueError for anything else.
+
+    Python's reader also takes NaN and Infinity, which no JSON reader further
+    down a pipe would, and gives up on deep nesting with a RecursionError.
+    """
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
 
 
 def jwt_expiry(token: str | None) -> float | None:
@@ -668,7 +684,7 @@ class ConsoleClient:
         body: Any = None
         if stripped:
             try:
-                body = json.loads(text)
+                body = decode_json(text)
             except ValueError:
                 if status >= 500:
                     raise _server_error(self.server, status, None) from None

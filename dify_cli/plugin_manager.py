@@ -177,9 +177,11 @@ def _entry_points() -> list[metadata.EntryPoint]:
     if unmatched:
         # Said once: plugins load once per process. A typo would otherwise
         # leave a plugin out without a word.
+        from dify_cli.terminal_text import printable
+
+        listed = printable(", ".join(unmatched))
         sys.stderr.write(
-            f"warning: {PLUGINS_ENV} names no installed plugin: "
-            f"{', '.join(unmatched)}.\n"
+            f"warning: {PLUGINS_ENV} names no installed plugin: {listed}.\n"
         )
     return chosen
 

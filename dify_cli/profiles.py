@@ -46,8 +46,11 @@ _FALSE = frozenset({"false", "no", "off", "0"})
 
 # Key names that smell of credentials. Secrets live in the session store, and a
 # key like this in profiles.toml would be one `git add` away from leaking.
+# "auth" alone is not among them: auth_method and auth_command are settings.
 _SECRET_NAME = re.compile(
-    r"password|passwd|secret|api_?key|cookie|credential|(^|_)token$", re.IGNORECASE
+    r"password|passwd|(^|[_-])pass($|[_-])|pwd|secret|token|api_?key|(^|[_-])key($|[_-])"
+    r"|cookie|credential|csrf|bearer|session",
+    re.IGNORECASE,
 )
 
 # Letters, digits, '_', '-' and '.'; no leading '-' (it would read as an option)

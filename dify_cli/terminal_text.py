@@ -7,8 +7,11 @@ from typing import Any
 
 # C0 and C1 controls and DEL, line and paragraph separators, and the bidi
 # controls that reorder what follows them: any of these in an account name or a
-# server's error could add lines, move the cursor or clear the screen.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# server's error could add lines, move the cursor or clear the screen. A lone
+# surrogate (JSON can spell one) cannot be written to a UTF-8 terminal at all.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

@@ -364,3 +364,16 @@ def test_export_all_into_a_file(
     target = tmp_path / "file"
     target.write_text("x")
     one_error(dify("app", "export", "--all", "-o", str(target)), 2, "is not a folder")
+
+
+def test_pages_that_repeat_while_promising_more_stop_the_listing(
+    fake_dify: FakeDifyFactory, dify: DifyRunner
+) -> None:
+    fake = fake_dify("modern")
+    for number in range(101):
+        fake.apps.add(f"App {number}", "chat")
+    fake.apps.first_page_only = True
+    connect(dify, fake)
+    result = dify("app", "list")
+    one_error(result, 1, "page 2 of apps repeats earlier pages while saying more")
+    assert fake.count("GET", "apps") == 2

@@ -395,6 +395,14 @@ def test_malformed_email_is_a_usage_error(fake_dify: FakeDifyFactory) -> None:
 MESSAGE_500 = "The server encountered an internal error in the application."
 
 
+# Answers Python's JSON reader takes, or chokes on, and a strict one refuses.
+STRICT_JSON_REFUSES = {
+    "deep-unclosed": b"[" * 100_000,
+    "deep": b"[" * 50_000 + b"]" * 50_000,
+    "nan": b'{"id": NaN, "name": Infinity}',
+}
+
+
 class _Misbehaving(http.server.BaseHTTPRequestHandler):
     """Answers every GET in the way the server's ``mode`` says."""
 
@@ -429,6 +437,7 @@ class _Misbehaving(http.server.BaseHTTPRequestHandler):
                     time.sleep(0.5)
             if mode in ("huge", "huge-declared"):
                 self.wfile.write(b'{"a": "' + b"x" * (256 * 1024) + b'"}')
+            self.wfile.write(STRICT_JSON_REFUSES.get(mode, b""))
         except OSError:
             pass  # the client gave up, as it should
 
@@ -541,3 +550,17 @@ def test_a_malformed_proxy_variable_is_blamed_not_the_server(
     assert lines == ["Error: The proxy URL in $HTTPS_PROXY is not valid. "
                      "Fix or unset HTTPS_PROXY."]  # fmt: skip
     assert proxy not in result.stderr
+
+
+@pytest.mark.parametrize("mode", ["deep-unclosed", "deep", "nan"])
+def test_json_that_a_strict_reader_refuses_is_invalid(
+    misbehaving: Callable[[str], str], dify: DifyRunner, mode: str
+) -> None:
+    url = misbehaving(mode)
+    result = dify(
+        "connect", "--server", url, "--email", EMAIL, "--password-stdin",
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert result.exit_code == 5, result.output
+    assert "incomplete or invalid JSON" in result.stderr
+    assert "bug" not in result.output

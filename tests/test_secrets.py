@@ -254,3 +254,31 @@ def test_a_field_that_is_not_text_is_not_sent(
 
     _undecodable_refused(result)
     assert fake.requests == []
+
+
+def test_nested_or_unusual_secrets_and_url_passwords_in_profiles_toml_are_masked(
+    dify: DifyRunner, config_dir: Path
+) -> None:
+    config_dir.mkdir(parents=True)
+    (config_dir / "profiles.toml").write_text(
+        "[profiles.s]\n"
+        'server = "http://bob:S3CRETPW@127.0.0.1:18801"\n'
+        'refresh-token = "LEAK1"\nadmin_key = "LEAK2"\npwd = "LEAK3"\n'
+        'session = "LEAK4"\nextra = { token = "LEAK5" }\n'
+        'list = [{ password = "LEAK6" }]\n'
+        '[profiles.s.creds]\npassword = "LEAK7"\n'
+    )
+    for args in (
+        ["profile", "list"],
+        ["--json", "profile", "list"],
+        ["profile", "show", "s"],
+        ["--json", "profile", "show", "s"],
+    ):
+        result = dify(*args)
+        assert result.exit_code == 0, result.output
+        assert "S3CRETPW" not in result.output, args
+        assert "LEAK" not in result.output, args
+    shown = dify("profile", "show", "s")
+    assert 'server = "http://***@127.0.0.1:18801"' in shown.stdout
+    assert "a user name or password in 'server'" in shown.stderr
+    assert "'creds.password'" in shown.stderr

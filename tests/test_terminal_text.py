@@ -29,6 +29,7 @@ NASTY = "Eve\x1b[2J\nInjected: line\r\x07\u202e"
         ("tab\there\r", "tab\\there\\r"),
         ("\x9b2J", "\\x9b2J"),
         ("\u202egnp.exe", "\\u202egnp.exe"),
+        ("lone \ud800 surrogate", "lone \\ud800 surrogate"),
     ],
 )
 def test_printable(raw: str, shown: str | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -171,21 +172,45 @@ def list_profiles() -> None:
     emit(data, render)
 
 
+# A URL's user name and password, as in https://user:password@host/.
+_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\s]*@")
+
+
 def _shown_settings(
     store: ProfileStore, name: str, settings: dict[str, Any]
 ) -> dict[str, Any]:
-    """The settings as they may be printed: a key written by hand that looks
-    like a credential is masked, and a warning says to remove it."""
-    # dify never uses such a key; the file may be shared, the terminal recorded.
-    hidden = [key for key in settings if looks_secret(key)]
-    if not hidden:
-        return settings
-    for key in hidden:
+    """The settings as they may be printed, with what looks like a credential
+    written in by hand masked, and a warning to remove it.
+
+    dify never uses such a key; the file may be shared, the terminal recorded.
+    """
+    found: list[str] = []
+    shown = _masked(settings, found, "")
+    for what in found:
         warn(
-            f"profile {name} holds {key!r}, which looks like a secret and is "
+            f"profile {name} holds {what}, which looks like a secret and is "
             f"never used: remove it from {store.path}."
         )
-    return {key: "***" if key in hidden else value for key, value in settings.items()}
+    return shown  # type: ignore[no-any-return]
+
+
+def _masked(value: Any, found: list[str], where: str) -> Any:
+    if isinstance(value, dict):
+        shown = {}
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else str(key)
+            if looks_secret(str(key)):
+                found.append(repr(path))
+                shown[key] = "***"
+            else:
+                shown[key] = _masked(item, found, path)
+        return shown
+    if isinstance(value, list):
+        return [_masked(item, found, where) for item in value]
+    if isinstance(value, str) and _USERINFO.match(value):
+        found.append(f"a user name or password in {where!r}")
+        return _USERINFO.sub(r"\1***@", value, count=1)
+    return value
 
 
 def _show_stored(store: ProfileStore, name: str) -> None:

@@ -115,6 +115,9 @@ class AppStore:
         self.apps: dict[str, FakeApp] = {}
         self.pending: dict[str, PendingImport] = {}
         self.import_ttl: float | None = None
+        # As a caching proxy that ignores the query string: every app-list
+        # request gets the first page.
+        self.first_page_only = False
         self.quota: int | None = None
 
     def add(
@@ -315,7 +318,7 @@ def partial(fake: FakeDify, app: FakeApp) -> dict[str, Any]:
 @route("/apps", "GET", auth=True)
 def app_list(fake: FakeDify, request: Request) -> Response:
     query = request.query
-    page = int_param(query, "page", 1, 99999)
+    page = 1 if fake.apps.first_page_only else int_param(query, "page", 1, 99999)
     limit = int_param(query, "limit", 20, 100)
     wanted = query.get("mode") or "all"
     if wanted not in list_modes(fake):
