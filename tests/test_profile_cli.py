@@ -342,9 +342,9 @@ def test_keys_of_an_installed_plugin_are_listed_and_accepted(
     }
     before = profiles_file.read_bytes()
 
-    result = dify_proc("profile", "set", "prod", "bogus_setting", "x", extra_env=with_exec)
+    result = dify_proc("profile", "set", "prod", "bogus_opt", "x", extra_env=with_exec)
     assert result.exit_code == 3, result.output
-    assert result.stderr.startswith("Error: Unknown key 'bogus_setting'.")
+    assert result.stderr.startswith("Error: Unknown key 'bogus_opt'.")
     keys = valid_keys(result.stderr)
     assert {"auth_command", "auth_command_timeout"} <= keys
     assert {"server", "email", "verify_tls"} <= keys
@@ -352,7 +352,7 @@ def test_keys_of_an_installed_plugin_are_listed_and_accepted(
 
     # The keys are the plugin's: with no plugin loaded they are not valid.
     alone = dify_proc(
-        "profile", "set", "prod", "bogus_setting", "x", extra_env={"DIFY_CLI_PLUGINS": ""}
+        "profile", "set", "prod", "bogus_opt", "x", extra_env={"DIFY_CLI_PLUGINS": ""}
     )
     assert alone.exit_code == 3, alone.output
     assert "auth_command" not in valid_keys(alone.stderr)
