@@ -12,9 +12,11 @@ from urllib.parse import unquote, urlsplit
 
 from dify_cli.client import (
     API_PREFIX,
+    UNAVAILABLE,
     Reply,
     header_value_problem,
     is_text,
+    server_error,
     texts_in,
 )
 from dify_cli.errors import (
@@ -35,9 +37,6 @@ if TYPE_CHECKING:
 # First path segments of Dify's other APIs on the same host: the service API
 # (/v1), the web app API (/api), the newer /openapi, and the internal API.
 OTHER_APIS = {"v1", "api", "openapi", "inner", "console"}
-
-# Statuses a gateway answers when the server behind it is down or too slow.
-UNAVAILABLE = {502, 503, 504}
 
 # Methods whose fields travel in the query string rather than in a JSON body.
 QUERY_METHODS = {"GET", "HEAD"}
@@ -402,11 +401,8 @@ def answer_error(
     message = Reply(reply.status, reply.json(), {}, None).message
     where = f"{request.method} {API_PREFIX}/{request.path.split('?')[0]}"
     if reply.status in UNAVAILABLE:
-        detail = f": {message}" if message else ""
-        return NetworkError(
-            sentence(f"{where}: {server} is unavailable ({reply.status}){detail}"),
-            hint="The server or a proxy in front of it is down; try again later.",
-        )
+        unavailable = server_error(server, reply.status, message)
+        return NetworkError(f"{where}: {unavailable.message}", hint=unavailable.hint)
     text = f"{where}: HTTP {reply.status} {reply.reason}".rstrip()
     if message:
         text += f": {message}"

@@ -54,6 +54,9 @@ CSRF_INVALID = "CSRF token is missing or invalid."
 
 _insecure_warned: set[str] = set()
 
+# Statuses a gateway answers when the server behind it is down or too slow.
+UNAVAILABLE = frozenset({502, 503, 504})
+
 # Login settings every Dify release reports in system-features; an answer
 # without them comes from something else that happens to speak JSON.
 DIFY_FEATURES = ("sso_enforced_for_signin", "enable_email_password_login")
@@ -674,7 +677,7 @@ class ConsoleClient:
         if "html" in content_type or stripped.startswith("<"):
             if status >= 500:
                 # A proxy's error page, or a crash page: the status says it all.
-                raise _server_error(self.server, status, None)
+                raise server_error(self.server, status, None)
             raise NetworkError(
                 f"{self.server} answered {method} {API_PREFIX}/... with an HTML page "
                 f"(status {status}): the server URL does not look like a Dify API.",
@@ -687,7 +690,7 @@ class ConsoleClient:
                 body = decode_json(text)
             except ValueError:
                 if status >= 500:
-                    raise _server_error(self.server, status, None) from None
+                    raise server_error(self.server, status, None) from None
                 raise NetworkError(
                     f"{self.server} answered with incomplete or invalid JSON.",
                     hint="Try again; if it persists, check any proxy in between.",
@@ -732,7 +735,7 @@ class ConsoleClient:
                 )
             )
         if status >= 500:
-            return _server_error(self.server, status, message)
+            return server_error(self.server, status, message)
         if status == 404:
             return ApiError(
                 sentence(f"Not found on the server: {message or 'no such resource'}"),
@@ -1187,9 +1190,11 @@ def _wrong_credentials() -> AuthError:
     )
 
 
-def _server_error(server: str, status: int, message: str | None) -> DifyError:
+def server_error(server: str, status: int, message: str | None) -> DifyError:
+    """The error a 5xx answer stands for: the server unavailable (exit 5) for
+    the statuses a gateway answers with, else an internal error (exit 1)."""
     detail = f": {message}" if message else ""
-    if status in (502, 503, 504):
+    if status in UNAVAILABLE:
         return NetworkError(
             sentence(f"{server} is unavailable ({status}){detail}"),
             hint="The server or a proxy in front of it is down; try again later.",

@@ -32,7 +32,7 @@ from tests.fake_dify import Fault
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from tests.conftest import DifyRunner
+    from tests.conftest import DifyRunner, Result
     from tests.fake_dify import FakeDify
     from tests.fake_dify.fixtures import FakeDifyFactory
 
@@ -445,6 +445,13 @@ class _Misbehaving(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def password_login(dify: DifyRunner, url: str) -> Result:
+    return dify(
+        "connect", "--server", url, "--email", EMAIL, "--password-stdin",
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+
+
 @pytest.fixture
 def misbehaving() -> Iterator[Callable[[str], str]]:
     """Start a server answering as told; returns its URL."""
@@ -499,10 +506,7 @@ def test_an_answer_over_the_size_cap_is_dropped(
     # The real cap is 64 MiB; a smaller one keeps the test quick.
     monkeypatch.setattr(client_module, "MAX_ANSWER_BYTES", 128 * 1024)
     url = misbehaving(mode)
-    result = dify(
-        "connect", "--server", url, "--email", EMAIL, "--password-stdin",
-        input=PASSWORD + "\n",
-    )  # fmt: skip
+    result = password_login(dify, url)
     assert result.exit_code == 5, result.output
     assert "answered more than 128 KiB" in result.stderr
     assert "bug" not in result.output
@@ -526,10 +530,7 @@ def test_a_read_timeout_mid_body_is_a_timeout(
 def test_a_server_message_ending_in_a_full_stop_gets_no_second_one(
     misbehaving: Callable[[str], str], dify: DifyRunner
 ) -> None:
-    result = dify(
-        "connect", "--server", misbehaving("error-500"), "--email", EMAIL,
-        "--password-stdin", input=PASSWORD + "\n",
-    )  # fmt: skip
+    result = password_login(dify, misbehaving("error-500"))
     assert result.exit_code == 1, result.output
     assert f"(500): {MESSAGE_500} Try again" in result.stderr
     assert ".." not in result.stderr
@@ -557,10 +558,7 @@ def test_json_that_a_strict_reader_refuses_is_invalid(
     misbehaving: Callable[[str], str], dify: DifyRunner, mode: str
 ) -> None:
     url = misbehaving(mode)
-    result = dify(
-        "connect", "--server", url, "--email", EMAIL, "--password-stdin",
-        input=PASSWORD + "\n",
-    )  # fmt: skip
+    result = password_login(dify, url)
     assert result.exit_code == 5, result.output
     assert "incomplete or invalid JSON" in result.stderr
     assert "bug" not in result.output
